@@ -1,0 +1,41 @@
+"""All settings, read from the environment (prefix NIGRAN_, except DATABASE_URL)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NIGRAN_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'nigran.db'}",
+        validation_alias=AliasChoices("DATABASE_URL", "NIGRAN_DATABASE_URL"),
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db.",
+    )
+    pool_size: int = Field(
+        default=5,
+        description="PostgreSQL connections kept open per process; 2 cores gain nothing from more.",
+    )
+    pool_max_overflow: int = Field(
+        default=5, description="Extra PostgreSQL connections under bursts."
+    )
+    sql_echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    policy_data_dir: Path = Field(
+        default=PROJECT_ROOT / "policy_data", description="Folder `nigran seed` loads."
+    )
+    source_report: Path | None = Field(
+        default=PROJECT_ROOT.parent / "shared" / "seed" / "000_6f94637c0553d020.txt",
+        description="Plain text of the founding report, used only to check data for copied text.",
+    )
+    max_page_size: int = Field(default=500, description="Largest `limit` a list endpoint accepts.")
+    default_page_size: int = Field(default=50, description="`limit` when a client sends none.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,44 @@
+"""The append-only history of status updates."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from app.core.time import utcnow
+from app.core.types import AwareDateTime, JSONValue
+
+
+class ReviewState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class StatusUpdate(SQLModel, table=True):
+    __tablename__ = "status_update"
+    __table_args__ = (
+        Index("ix_status_update_item_state_effective", "item_id", "review_state", "effective_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="policy_item.id", ondelete="CASCADE")
+    status: str = Field(max_length=30)
+    progress: int | None = None
+    note: str
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONValue, nullable=False)
+    )
+    jurisdiction: str | None = Field(default=None, max_length=40)
+    author: str = Field(max_length=120)
+    effective_date: date
+    effective_precision: str = Field(default="day", max_length=5)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    review_state: str = Field(default=ReviewState.PENDING, max_length=10)
+    reviewed_by: str | None = Field(default=None, max_length=120)
+    reviewed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    review_reason: str | None = None
+    origin: str = Field(default="seed", max_length=10)
+    seed_key: str | None = Field(default=None, max_length=64, index=True)
