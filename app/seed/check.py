@@ -1,7 +1,6 @@
 """`python -m app.seed.check`: validate policy_data/ and look for text copied from the report."""
 
 import sys
-from pathlib import Path
 
 from app.core.config import get_settings
 from app.seed.copying import copied_passages

@@ -1,0 +1,50 @@
+# Two commands set up everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench soak check-data postgres clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Migrate and seed a SQLite database under ./var, then serve on http://$(HOST):$(PORT)
+run: $(STAMP)
+	$(BIN)/nigran db upgrade
+	$(BIN)/nigran seed
+	$(BIN)/nigran serve --host $(HOST) --port $(PORT)
+
+## The whole suite, on SQLite and on PostgreSQL (started here if it is down)
+test: $(STAMP) postgres
+	$(BIN)/ruff check app migrations tests benchmarks
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check app migrations tests benchmarks
+	$(BIN)/ruff format --check app migrations tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format app migrations tests benchmarks
+	$(BIN)/ruff check --fix app migrations tests benchmarks
+
+check-data: $(STAMP)
+	$(BIN)/nigran data check
+
+bench: $(STAMP) postgres
+	$(BIN)/python -m benchmarks.run
+
+## Start the local PostgreSQL cluster if this machine has one and it is down
+postgres:
+	@if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then \
+		pg_isready -q -h 127.0.0.1 -p 5432 || \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start || true; \
+	else echo "no local PostgreSQL cluster: the PostgreSQL half of the suite will be skipped"; fi
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

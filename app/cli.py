@@ -1,0 +1,83 @@
+"""`nigran`: serve, migrate, seed and check the data from the command line."""
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+
+from app.core.config import PROJECT_ROOT, get_settings
+
+cli = typer.Typer(help="Nigran: Pakistan counter-terrorism policy tracker.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+data_cli = typer.Typer(help="The policy_data/ files.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(data_cli, name="data")
+
+
+def alembic_config() -> Config:
+    return Config(str(PROJECT_ROOT / "alembic.ini"))
+
+
+def _ensure_sqlite_folder() -> None:
+    url = get_settings().database_url
+    if url.startswith("sqlite") and ":///" in url:
+        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    _ensure_sqlite_folder()
+    command.upgrade(alembic_config(), revision)
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' for an empty database)."""
+    command.downgrade(alembic_config(), revision)
+
+
+@cli.command()
+def seed(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder to load (default policy_data/).")
+    ] = None,
+) -> None:
+    """Load policy_data/ (validated first; all or nothing; running it twice changes nothing)."""
+    from app.seed.files import DataSetInvalid
+    from app.seed.service import seed_database
+
+    try:
+        report = asyncio.run(seed_database(data_dir or get_settings().policy_data_dir))
+    except DataSetInvalid as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(str(report))
+
+
+@data_cli.command("check")
+def data_check() -> None:
+    """Validate policy_data/ and look for passages copied from the source report."""
+    from app.seed.check import main
+
+    raise typer.Exit(main([]))
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: bool = False,
+    workers: int = 1,
+) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=host, port=port, reload=reload, workers=workers)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,18 @@
+"""`nigran seed`: validate the files, then load them in one transaction."""
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.db import get_engine, session_factory
+from app.seed.files import read_dataset
+from app.seed.loader import LoadReport, load_dataset
+
+
+async def seed_database(data_dir: Path, engine: AsyncEngine | None = None) -> LoadReport:
+    data = read_dataset(data_dir)
+    async with session_factory(engine)() as session, session.begin():
+        report = await load_dataset(session, data)
+    if engine is None:
+        await get_engine().dispose()
+    return report

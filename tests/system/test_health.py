@@ -1,0 +1,18 @@
+from httpx import AsyncClient
+
+from tests.conftest import Database
+
+
+async def test_health_names_engine_and_revision(client: AsyncClient, seeded_db: Database) -> None:
+    response = await client.get("/api/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"]["engine"] == seeded_db.name
+    assert body["migration_revision"] == "0001"
+    assert body["status"] == "ok"
+
+
+async def test_openapi_docs_are_served(client: AsyncClient) -> None:
+    assert (await client.get("/docs")).status_code == 200
+    schema = (await client.get("/openapi.json")).json()
+    assert "/api/v1/items" in schema["paths"]
