@@ -14,7 +14,9 @@ cli = typer.Typer(help="Nigran: Pakistan counter-terrorism policy tracker.", no_
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 data_cli = typer.Typer(help="The policy_data/ files.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
 cli.add_typer(data_cli, name="data")
+cli.add_typer(keys_cli, name="keys")
 
 
 def alembic_config() -> Config:
@@ -64,6 +66,60 @@ def data_check() -> None:
     from app.seed.check import main
 
     raise typer.Exit(main([]))
+
+
+async def _in_transaction(work):  # type: ignore[no-untyped-def]
+    from app.core.db import begin_write, get_engine, session_factory
+
+    try:
+        async with session_factory()() as session:
+            await begin_write(session)
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await get_engine().dispose()
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="monitor, reviewer or admin")],
+    name: Annotated[str, typer.Option(help="Who the key is for")],
+    days: Annotated[
+        int | None, typer.Option(help="Days until it expires (default from settings)")
+    ] = None,
+) -> None:
+    """Create an account and its key; the key is printed once, alone on the last line."""
+    from app.accounts import service
+    from app.accounts.models import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError as exc:
+        raise typer.BadParameter(f"role must be one of {[r.value for r in Role]}") from exc
+    issued = asyncio.run(
+        _in_transaction(
+            lambda s: service.create_key(
+                s, name=name, role=chosen, expires_in_days=days or get_settings().key_days
+            )
+        )
+    )
+    typer.echo(
+        f"created {issued.role} key {issued.prefix} for {name!r}, expires {issued.expires_at:%Y-%m-%d}"
+    )
+    typer.echo("store it now; it is not shown again:")
+    typer.echo(issued.key)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (ngr_<prefix>_...)")],
+) -> None:
+    """Revoke a key at once."""
+    from app.accounts import service
+
+    asyncio.run(_in_transaction(lambda s: service.revoke_key(s, prefix=prefix)))
+    typer.echo(f"revoked {prefix}")
 
 
 @cli.command()

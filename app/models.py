@@ -1,5 +1,8 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.accounts.models import Account, ApiKey
+from app.audit.models import AuditEntry
+from app.core.idempotency import IdempotencyRecord
 from app.incidents.models import (
     MilitantGroup,
     Observation,
@@ -17,10 +20,15 @@ from app.policies.models import (
     SeriesLink,
     TimelineEvent,
 )
-from app.tracking.models import StatusUpdate
+from app.tracking.models import Correction, StatusUpdate
 
 __all__ = [
+    "Account",
+    "ApiKey",
+    "AuditEntry",
+    "Correction",
     "Document",
+    "IdempotencyRecord",
     "Institution",
     "ItemInstitution",
     "ItemRelation",

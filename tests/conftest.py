@@ -7,7 +7,7 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import get_session, make_engine, session_factory
+from app.core.db import get_sessionmaker, make_engine, session_factory
 from app.main import create_app
 from tests.databases import Templates, drop_copy, postgres_unavailable_reason
 
@@ -48,12 +48,17 @@ class Database:
 
 @pytest.fixture
 def empty_template(templates: Templates, engine_name: str) -> str:
-    return templates.template(engine_name, seeded=False)
+    return templates.template(engine_name, "empty")
 
 
 @pytest.fixture
 def seeded_template(templates: Templates, engine_name: str) -> str:
-    return templates.template(engine_name, seeded=True)
+    return templates.template(engine_name, "full")
+
+
+@pytest.fixture
+def mini_template(templates: Templates, engine_name: str) -> str:
+    return templates.template(engine_name, "mini")
 
 
 async def _database(
@@ -86,19 +91,18 @@ async def seeded_db(
         yield db
 
 
+@pytest.fixture
+async def mini_db(
+    templates: Templates, engine_name: str, mini_template: str
+) -> AsyncIterator[Database]:
+    """A migrated database holding the three items of tests/fixtures/policy_data."""
+    async for db in _database(templates, engine_name, mini_template):
+        yield db
+
+
 def _client_for(db: Database) -> AsyncClient:
     app = create_app()
-
-    async def session_override() -> AsyncIterator[AsyncSession]:
-        async with db.session() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-
-    app.dependency_overrides[get_session] = session_override
+    app.dependency_overrides[get_sessionmaker] = lambda: session_factory(db.engine)
     return AsyncClient(transport=ASGITransport(app=app), base_url="http://test")
 
 
@@ -109,8 +113,8 @@ async def client(seeded_db: Database) -> AsyncIterator[AsyncClient]:
 
 
 @pytest.fixture
-async def empty_client(empty_db: Database) -> AsyncIterator[AsyncClient]:
-    async with _client_for(empty_db) as http:
+async def mini_client(mini_db: Database) -> AsyncIterator[AsyncClient]:
+    async with _client_for(mini_db) as http:
         yield http
 
 

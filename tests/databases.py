@@ -32,11 +32,15 @@ def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
     (command.downgrade if down else command.upgrade)(config, revision)
 
 
-def _seed(url: str) -> None:
+FIXTURE_DATA = Path(__file__).parent / "fixtures" / "policy_data"
+DATA_SETS = {"empty": None, "full": get_settings().policy_data_dir, "mini": FIXTURE_DATA}
+
+
+def _seed(url: str, data_dir: Path) -> None:
     async def run() -> None:
         engine = make_engine(url)
         try:
-            await seed_database(get_settings().policy_data_dir, engine)
+            await seed_database(data_dir, engine)
         finally:
             await engine.dispose()
 
@@ -72,18 +76,18 @@ async def _admin(sql: str) -> None:
 
 @dataclass
 class Templates:
-    """Lazily built templates: (engine, seeded) -> sqlite file path or postgres database name."""
+    """Lazily built templates: (engine, data set) -> sqlite file path or postgres database name."""
 
     workdir: Path
     run_id: str = uuid.uuid4().hex[:8]
 
     def __post_init__(self) -> None:
-        self.built: dict[tuple[str, bool], str] = {}
+        self.built: dict[tuple[str, str], str] = {}
 
-    def template(self, engine: str, seeded: bool) -> str:
-        key = (engine, seeded)
+    def template(self, engine: str, data_set: str) -> str:
+        key = (engine, data_set)
         if key not in self.built:
-            name = f"nigran_tpl_{self.run_id}_{'seeded' if seeded else 'empty'}"
+            name = f"nigran_tpl_{self.run_id}_{data_set}"
             if engine == "sqlite":
                 path = self.workdir / f"{name}.db"
                 url = f"sqlite+aiosqlite:///{path}"
@@ -96,8 +100,8 @@ class Templates:
                 )
                 self.built[key] = name
             migrate(url)
-            if seeded:
-                _seed(url)
+            if DATA_SETS[data_set]:
+                _seed(url, DATA_SETS[data_set])
         return self.built[key]
 
     async def copy(self, engine: str, template: str) -> str:

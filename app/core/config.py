@@ -34,6 +34,21 @@ class Settings(BaseSettings):
     )
     max_page_size: int = Field(default=500, description="Largest `limit` a list endpoint accepts.")
     default_page_size: int = Field(default=50, description="`limit` when a client sends none.")
+    writes_per_minute: int = Field(
+        default=120, description="Write requests one API key may make per minute."
+    )
+    failed_auth_per_minute: int = Field(
+        default=10, description="Failed authentications one client address may make per minute."
+    )
+    corrections_per_hour: int = Field(
+        default=5, description="Public corrections one client address may submit per hour."
+    )
+    max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (JSON list).",
+    )
+    key_days: int = Field(default=365, description="Days a new API key stays valid.")
 
 
 @lru_cache

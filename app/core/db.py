@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
@@ -26,6 +26,8 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+SQLITE_BEGIN = "nigran_sqlite_begin"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -44,13 +46,23 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL, foreign keys, and BEGIN emitted by us so writers can take the lock up front."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # A deferred transaction that reads and then writes can fail with SQLITE_BUSY when
+        # another writer got in between; write requests start IMMEDIATE and wait their turn.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 @lru_cache
@@ -62,15 +74,29 @@ def session_factory(engine: AsyncEngine | None = None) -> async_sessionmaker[Asy
     return async_sessionmaker(engine or get_engine(), expire_on_commit=False)
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    return session_factory()
+
+
+async def get_session(
+    request: Request,
+    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+) -> AsyncIterator[AsyncSession]:
     """One session per request: commit on success, roll back on any error."""
-    async with session_factory()() as session:
+    async with sessionmaker() as session:
+        if request.method in WRITE_METHODS:
+            await begin_write(session)
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start a transaction that will write (takes SQLite's write lock at BEGIN)."""
+    await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -53,7 +53,12 @@ def _location(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NigranError)
     async def _nigran(request: Request, exc: NigranError) -> JSONResponse:
-        return problem(exc.status_code, exc.title, exc.detail, request.url.path, **exc.extra)
+        response = problem(exc.status_code, exc.title, exc.detail, request.url.path, **exc.extra)
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

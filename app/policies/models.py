@@ -95,6 +95,11 @@ class TimelineEvent(SQLModel, table=True):
     )
     origin: str = Field(default="seed", max_length=10)
     position: int = 0
+    author: str = Field(default="Nigran seed", max_length=160)
+    review_state: str = Field(default="approved", index=True, max_length=10)
+    reviewed_by: str | None = Field(default=None, max_length=160)
+    reviewed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    review_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

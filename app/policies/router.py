@@ -1,15 +1,20 @@
 """Read endpoints for policy items."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
+from app.accounts.auth import OptionalActor, ReviewerActor
+from app.accounts.models import Role
 from app.core.db import SessionDep
+from app.core.idempotency import run_once
 from app.core.pagination import Cursor, Limit, decode_cursor
-from app.policies import service
+from app.policies import service, writes
 from app.policies.models import PolicyItem
 from app.policies.schemas import ItemDetail, ItemPage
 from app.policies.vocabulary import ItemKind, Jurisdiction, Theme
+from app.policies.writes import etag, parse_if_match
 from app.tracking.status import Status
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -20,10 +25,6 @@ async def current_item(slug: str, session: SessionDep) -> PolicyItem:
 
 
 CurrentItem = Annotated[PolicyItem, Depends(current_item)]
-
-
-def etag(item: PolicyItem) -> str:
-    return f'"{item.slug}-v{item.version}"'
 
 
 @router.get("", response_model=ItemPage, summary="List and filter policy items")
@@ -58,6 +59,42 @@ async def list_items(
 @router.get(
     "/{slug}", response_model=ItemDetail, summary="One item with status, history and timeline"
 )
-async def get_item(item: CurrentItem, session: SessionDep, response: Response) -> ItemDetail:
+async def get_item(
+    item: CurrentItem, session: SessionDep, response: Response, actor: OptionalActor
+) -> ItemDetail:
     response.headers["ETag"] = etag(item)
-    return await service.item_detail(session, item)
+    reviewer = actor is not None and actor.can(Role.REVIEWER)
+    return await service.item_detail(session, item, show_pending=reviewer)
+
+
+@router.post("", status_code=201, response_model=ItemDetail, summary="Create an item (reviewers)")
+async def create_item(
+    body: Annotated[dict[str, Any], Body(description="An item record, as in policy_data/items.")],
+    actor: ReviewerActor,
+    session: SessionDep,
+    request: Request,
+) -> JSONResponse:
+    async def produce() -> tuple[int, ItemDetail]:
+        item = await writes.create_item(session, body, actor.label)
+        return 201, await service.item_detail(session, item, show_pending=True)
+
+    response = await run_once(session, request, actor.label, body, produce)
+    if response.status_code == 201:
+        response.headers["ETag"] = f'"{body.get("slug")}-v1"'
+    return response
+
+
+@router.patch(
+    "/{slug}", response_model=ItemDetail, summary="Edit an item (reviewers; If-Match required)"
+)
+async def edit_item(
+    item: CurrentItem,
+    body: Annotated[dict[str, Any], Body(description="Fields to change, as in policy_data/items.")],
+    actor: ReviewerActor,
+    session: SessionDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> ItemDetail:
+    await writes.edit_item(session, item, body, actor.label, parse_if_match(if_match))
+    response.headers["ETag"] = etag(item)
+    return await service.item_detail(session, item, show_pending=True)

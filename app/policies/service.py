@@ -183,7 +183,7 @@ async def item_detail(
     )
     events = await session.scalars(
         select(TimelineEvent)
-        .where(TimelineEvent.item_id == item.id)
+        .where(TimelineEvent.item_id == item.id, TimelineEvent.review_state.in_(visible))
         .order_by(TimelineEvent.event_date, TimelineEvent.position, TimelineEvent.id)
     )
     children = await session.scalars(

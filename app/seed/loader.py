@@ -25,15 +25,13 @@ from app.incidents.models import (
 from app.policies.models import (
     Document,
     Institution,
-    ItemInstitution,
-    ItemRelation,
-    ItemTheme,
     PolicyItem,
     SeriesLink,
     TimelineEvent,
 )
+from app.policies.writes import item_columns, replace_item_sets, sources_json
 from app.seed.files import DataSet
-from app.seed.schema import ItemRecord, PartialDate, SourceRef, StatisticsFile
+from app.seed.schema import ItemRecord, PartialDate, StatisticsFile
 from app.tracking.models import ReviewState, StatusUpdate
 from app.tracking.service import refresh_current_status
 
@@ -57,16 +55,8 @@ class LoadReport:
         return "seed: " + ", ".join(parts)
 
 
-def _sources(refs: list[SourceRef]) -> list[dict[str, Any]]:
-    return [ref.model_dump(exclude_none=True) for ref in refs]
-
-
 def _date(value: PartialDate | None) -> Any:
     return value.date if value else None
-
-
-def _precision(value: PartialDate | None) -> str | None:
-    return value.precision if value else None
 
 
 def _assign(row: SQLModel, values: dict[str, Any]) -> bool:
@@ -112,7 +102,7 @@ class _Loader:
         rows: dict[str, PolicyItem] = {}
         changed: set[str] = set()
         for record in self.data.items:
-            values = _item_values(record)
+            values = item_columns(record)
             row = existing.get(record.slug)
             if row is None:
                 row = PolicyItem(**values)
@@ -144,32 +134,13 @@ class _Loader:
     async def _item_sets(
         self, row: PolicyItem, record: ItemRecord, rows: dict[str, PolicyItem]
     ) -> bool:
-        changed = False
-        pairs = (
-            (ItemTheme, "theme", [str(t) for t in record.themes]),
-            (ItemInstitution, "institution", list(dict.fromkeys(record.institutions))),
+        return await replace_item_sets(
+            self.session,
+            row,
+            themes=[str(t) for t in record.themes],
+            institutions=record.institutions,
+            related_ids=[rows[s].id for s in record.related],  # type: ignore[misc]
         )
-        for model, column, wanted in pairs:
-            have = await self.session.scalars(select(model).where(model.item_id == row.id))  # type: ignore[attr-defined]
-            current = sorted(getattr(r, column) for r in have)
-            if current != sorted(wanted):
-                await self.session.execute(delete(model).where(model.item_id == row.id))  # type: ignore[attr-defined]
-                for position, value in enumerate(wanted):
-                    extra = {"position": position} if model is ItemInstitution else {}
-                    self.session.add(model(item_id=row.id, **{column: value}, **extra))
-                changed = True
-        wanted_related = sorted({rows[s].id for s in record.related})  # type: ignore[misc]
-        have_related = sorted(
-            await self.session.scalars(
-                select(ItemRelation.related_id).where(ItemRelation.item_id == row.id)
-            )
-        )
-        if have_related != wanted_related:
-            await self.session.execute(delete(ItemRelation).where(ItemRelation.item_id == row.id))
-            for related_id in wanted_related:
-                self.session.add(ItemRelation(item_id=row.id, related_id=related_id))
-            changed = True
-        return changed
 
     async def _timeline(self, row: PolicyItem, record: ItemRecord) -> bool:
         wanted = [
@@ -178,7 +149,7 @@ class _Loader:
                 "date_precision": e.date.precision,
                 "type": str(e.type),
                 "description": e.description,
-                "sources": _sources(e.sources),
+                "sources": sources_json(e.sources),
                 "position": n,
             }
             for n, e in enumerate(record.timeline)
@@ -222,7 +193,7 @@ class _Loader:
                 "status": str(baseline.status),
                 "progress": baseline.progress,
                 "note": baseline.note,
-                "evidence": _sources(baseline.evidence),
+                "evidence": sources_json(baseline.evidence),
                 "jurisdiction": str(baseline.jurisdiction) if baseline.jurisdiction else None,
                 "effective_date": baseline.effective_date.date,
                 "effective_precision": baseline.effective_date.precision,
@@ -313,7 +284,7 @@ class _Loader:
                     **g.model_dump(exclude={"parent", "banned_date", "sources"}),
                     "parent_slug": g.parent,
                     "banned_date": _date(g.banned_date),
-                    "sources": _sources(g.sources),
+                    "sources": sources_json(g.sources),
                 }
                 for g in data.groups
             ],
@@ -379,26 +350,6 @@ def _series_key(dimensions: dict[str, str], table: str | None, statistics: str |
     return "|".join([*parts, f"table={table or ''}", f"statistics={statistics or ''}"])
 
 
-def _item_values(record: ItemRecord) -> dict[str, Any]:
-    return {
-        "slug": record.slug,
-        "kind": str(record.kind),
-        "title": record.title,
-        "short_title": record.short_title,
-        "number": record.number,
-        "summary": record.summary,
-        "jurisdiction": str(record.jurisdiction) if record.jurisdiction else None,
-        "aliases": record.aliases,
-        "target_actors": [str(a) for a in record.target_actors],
-        "sources": _sources(record.sources),
-        "start_date": _date(record.start_date),
-        "start_precision": _precision(record.start_date),
-        "end_date": _date(record.end_date),
-        "end_precision": _precision(record.end_date),
-        "target_date": _date(record.target_date),
-    }
-
-
 def _observation_rows(stats: StatisticsFile) -> list[dict[str, Any]]:
     rows = []
     for position, obs in enumerate(stats.observations):
@@ -424,7 +375,7 @@ def _observation_rows(stats: StatisticsFile) -> list[dict[str, Any]]:
                 **{column: dimensions.get(dim) for dim, column in DIMENSION_COLUMNS.items()},
                 "metrics": dict(obs.metrics),
                 "note": obs.note,
-                "sources": _sources(obs.sources) or [citation],
+                "sources": sources_json(obs.sources) or [citation],
             }
         )
     return rows

@@ -252,3 +252,9 @@ class LinkRecord(Config):
     item: Slug
     series: SeriesRef
     rationale: str = Field(min_length=10)
+
+
+class ItemCreate(ItemRecord):
+    """An item as a reviewer creates it through the API: status and timeline may come later."""
+
+    status: list[BaselineStatus] = []  # type: ignore[assignment]

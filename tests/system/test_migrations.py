@@ -25,7 +25,7 @@ def _tables(url: str) -> set[str]:
 @pytest.fixture
 def scratch_url(templates: Templates, engine_name: str) -> Iterator[str]:
     """An empty-schema database of the engine under test, made by downgrading a copy."""
-    url = asyncio.run(templates.copy(engine_name, templates.template(engine_name, seeded=False)))
+    url = asyncio.run(templates.copy(engine_name, templates.template(engine_name, "empty")))
     migrate(url, "base", down=True)
     yield url
     asyncio.run(drop_copy(url))
@@ -46,7 +46,7 @@ def test_models_and_migrations_agree(templates: Templates, engine_name: str) -> 
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    url = asyncio.run(templates.copy(engine_name, templates.template(engine_name, seeded=False)))
+    url = asyncio.run(templates.copy(engine_name, templates.template(engine_name, "empty")))
 
     async def diff() -> list:
         engine = make_engine(url)
