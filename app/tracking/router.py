@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from app.accounts.auth import MonitorActor, ReviewerActor, client_address
+from app.accounts.auth import MonitorActor, OptionalActor, ReviewerActor, client_address
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.idempotency import run_once
@@ -131,7 +131,7 @@ async def reject_event(
     summary="Suggest a correction (no account needed; held for review)",
 )
 async def submit_correction(
-    item: CurrentItem, body: CorrectionIn, session: SessionDep, request: Request
+    item: CurrentItem, body: CorrectionIn, session: SessionDep, request: Request, _caller: OptionalActor
 ) -> CorrectionOut:
     corrections_limit.hit(client_address(request))
     return correction_out(await workflow.submit_correction(session, item, body), item.slug)

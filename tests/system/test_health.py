@@ -1,4 +1,8 @@
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from httpx import AsyncClient
+
+from app.core.config import PROJECT_ROOT
 
 from tests.conftest import Database
 
@@ -8,7 +12,8 @@ async def test_health_names_engine_and_revision(client: AsyncClient, seeded_db: 
     assert response.status_code == 200
     body = response.json()
     assert body["database"]["engine"] == seeded_db.name
-    assert body["migration_revision"] == "0001"
+    head = ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini"))).get_current_head()
+    assert body["migration_revision"] == head
     assert body["status"] == "ok"
 
 
