@@ -10,7 +10,9 @@ from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.incidents.router import router as incidents_router
 from app.policies.router import router as policies_router
+from app.reports.router import router as reports_router
 from app.system.router import router as system_router
+from app.timeline.router import router as timeline_router
 from app.tracking.router import router as tracking_router
 
 API_PREFIX = "/api/v1"
@@ -28,6 +30,8 @@ def create_app() -> FastAPI:
         system_router,
         policies_router,
         tracking_router,
+        timeline_router,
+        reports_router,
         incidents_router,
         audit_router,
         accounts_router,

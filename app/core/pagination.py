@@ -38,3 +38,21 @@ Limit = Annotated[
     ),
 ]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+
+
+def encode_keyset(values: list[str | int]) -> str:
+    """A cursor for lists ordered by several columns (e.g. date, then id)."""
+    return base64.urlsafe_b64encode(json.dumps({"after": values}).encode()).decode().rstrip("=")
+
+
+def decode_keyset(cursor: str | None, arity: int) -> list[str | int] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest(f"cursor {cursor!r} is not one this API issued") from exc
+    if not isinstance(after, list) or len(after) != arity:
+        raise BadRequest(f"cursor {cursor!r} is not one this API issued")
+    return after

@@ -3,9 +3,11 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from app.core.db import SessionDep
+from app.core.export import FormatParam
 from app.core.pagination import Cursor, Limit, decode_cursor
 from app.incidents import service
 from app.incidents.schemas import GroupOut, ObservationPage, PlaceOut, StatisticsTableOut
@@ -16,6 +18,8 @@ router = APIRouter(tags=["statistics"])
 @router.get("/stats", response_model=ObservationPage, summary="Incident statistics as observations")
 async def list_observations(
     session: SessionDep,
+    request: Request,
+    format: Annotated[str | None, FormatParam] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
     table: Annotated[
@@ -56,7 +60,7 @@ async def list_observations(
     operation_type: str | None = None,
     incident_type: str | None = None,
     election: str | None = None,
-) -> ObservationPage:
+) -> ObservationPage | Response:
     dims = {
         "region": region,
         "district": district,

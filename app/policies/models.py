@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.time import utcnow
@@ -49,6 +49,8 @@ class PolicyItem(SQLModel, table=True):
     status: str = Field(default="unknown", index=True, max_length=30)
     progress: int | None = None
     status_date: date | None = None
+    # When an update was last approved: what "stale" is measured from.
+    last_approved_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     version: int = Field(default=1)
     origin: str = Field(default="seed", max_length=10)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
@@ -82,7 +84,11 @@ class ItemRelation(SQLModel, table=True):
 
 
 class TimelineEvent(SQLModel, table=True):
+    """A dated development. Approved status changes are recorded here too (type status_change),
+    so the timeline and the feed read one table in date order."""
+
     __tablename__ = "timeline_event"
+    __table_args__ = (Index("ix_timeline_event_state_date", "review_state", "event_date", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="policy_item.id", index=True, ondelete="CASCADE")
@@ -100,7 +106,8 @@ class TimelineEvent(SQLModel, table=True):
     reviewed_by: str | None = Field(default=None, max_length=160)
     reviewed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     review_reason: str | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    status_update_id: int | None = Field(default=None, foreign_key="status_update.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
 
 
 class Institution(SQLModel, table=True):

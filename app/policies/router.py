@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from app.accounts.auth import OptionalActor, ReviewerActor
 from app.accounts.models import Role
 from app.core.db import SessionDep
+from app.core.export import FormatParam, csv_response, wants_csv
 from app.core.idempotency import run_once
 from app.core.pagination import Cursor, Limit, decode_cursor
 from app.policies import service, writes
@@ -27,9 +28,11 @@ async def current_item(slug: str, session: SessionDep) -> PolicyItem:
 CurrentItem = Annotated[PolicyItem, Depends(current_item)]
 
 
-@router.get("", response_model=ItemPage, summary="List and filter policy items")
+@router.get("", response_model=ItemPage, summary="List and filter policy items (JSON or CSV)")
 async def list_items(
     session: SessionDep,
+    request: Request,
+    format: Annotated[str | None, FormatParam] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     kind: ItemKind | None = None,
@@ -53,7 +56,11 @@ async def list_items(
         jurisdiction=jurisdiction,
         q=q,
     )
-    return await service.list_items(session, filters, limit=limit, after=decode_cursor(cursor))
+    page = await service.list_items(session, filters, limit=limit, after=decode_cursor(cursor))
+    if wants_csv(request, format):
+        rows = [i.model_dump(mode="json", exclude={"version"}) for i in page.items]
+        return csv_response(rows, filename="nigran-items", next_cursor=page.next_cursor)
+    return page
 
 
 @router.get(

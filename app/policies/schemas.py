@@ -46,6 +46,8 @@ class StatusEntry(BaseModel):
 class TimelineEntry(BaseModel):
     id: int
     item: str
+    item_title: str | None = None
+    item_kind: str | None = None
     date: date
     date_precision: str
     type: str

@@ -172,7 +172,7 @@ class _Loader:
         )
         for values in wanted:
             self.session.add(TimelineEvent(item_id=row.id, origin="seed", **values))
-        self.report.updated["timelines"] += 1
+        self.report.updated["timelines written"] += 1
         return True
 
     async def _baseline(self, row: PolicyItem, record: ItemRecord) -> bool:
@@ -221,7 +221,7 @@ class _Loader:
                 changed = True
         if changed:
             await self.session.flush()
-            self.report.updated["baseline statuses"] += 1
+            self.report.updated["baseline statuses written"] += 1
         return await refresh_current_status(self.session, row) or changed
 
     async def statistics(self) -> None:

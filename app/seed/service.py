@@ -4,6 +4,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.audit import service as audit
 from app.core.db import get_engine, session_factory
 from app.seed.files import read_dataset
 from app.seed.loader import LoadReport, load_dataset
@@ -13,6 +14,15 @@ async def seed_database(data_dir: Path, engine: AsyncEngine | None = None) -> Lo
     data = read_dataset(data_dir)
     async with session_factory(engine)() as session, session.begin():
         report = await load_dataset(session, data)
+        if report.changed:
+            await audit.append(
+                session,
+                actor="seed",
+                action="seed.load",
+                target_type="dataset",
+                target=str(data_dir.name),
+                details={"created": dict(report.created), "updated": dict(report.updated)},
+            )
     if engine is None:
         await get_engine().dispose()
     return report

@@ -38,7 +38,7 @@ class StatusUpdate(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     review_state: str = Field(default=ReviewState.PENDING, max_length=10)
     reviewed_by: str | None = Field(default=None, max_length=160)
-    reviewed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    reviewed_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
     review_reason: str | None = None
     origin: str = Field(default="seed", max_length=10)
     # The item version the proposer saw: approving it later is a stale write unless the

@@ -131,7 +131,11 @@ async def reject_event(
     summary="Suggest a correction (no account needed; held for review)",
 )
 async def submit_correction(
-    item: CurrentItem, body: CorrectionIn, session: SessionDep, request: Request, _caller: OptionalActor
+    item: CurrentItem,
+    body: CorrectionIn,
+    session: SessionDep,
+    request: Request,
+    _caller: OptionalActor,
 ) -> CorrectionOut:
     corrections_limit.hit(client_address(request))
     return correction_out(await workflow.submit_correction(session, item, body), item.slug)

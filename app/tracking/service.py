@@ -1,9 +1,10 @@
 """Status history rules: which update is current, and keeping the item's copy in step."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.policies.models import PolicyItem
+from app.policies.models import PolicyItem, TimelineEvent
+from app.policies.vocabulary import JURISDICTION_NAMES, Jurisdiction
 from app.tracking.models import ReviewState, StatusUpdate
 from app.tracking.status import Status
 
@@ -34,10 +35,43 @@ async def refresh_current_status(session: AsyncSession, item: PolicyItem) -> boo
     status = latest.status if latest else Status.UNKNOWN.value
     progress = latest.progress if latest else None
     status_date = latest.effective_date if latest else None
-    if (item.status, item.progress, item.status_date) == (status, progress, status_date):
+    last_approved_at = await session.scalar(
+        select(func.max(StatusUpdate.reviewed_at)).where(
+            StatusUpdate.item_id == item.id, StatusUpdate.review_state == ReviewState.APPROVED
+        )
+    )
+    current = (status, progress, status_date, last_approved_at)
+    if (item.status, item.progress, item.status_date, item.last_approved_at) == current:
         return False
-    item.status, item.progress, item.status_date = status, progress, status_date
+    item.status, item.progress, item.status_date, item.last_approved_at = current
     return True
+
+
+async def record_status_change(
+    session: AsyncSession, item: PolicyItem, update: StatusUpdate
+) -> None:
+    """Put an approved status update on the item's timeline, where journalists and feeds look."""
+    where = (
+        f" in {JURISDICTION_NAMES[Jurisdiction(update.jurisdiction)]}"
+        if update.jurisdiction
+        else ""
+    )
+    session.add(
+        TimelineEvent(
+            item_id=item.id,  # type: ignore[arg-type]
+            event_date=update.effective_date,
+            date_precision=update.effective_precision,
+            type="status_change",
+            description=f"Status{where}: {update.status.replace('_', ' ')}. {update.note}",
+            sources=update.evidence,
+            origin="status",
+            author=update.author,
+            review_state=ReviewState.APPROVED,
+            reviewed_by=update.reviewed_by,
+            reviewed_at=update.reviewed_at,
+            status_update_id=update.id,
+        )
+    )
 
 
 async def statuses_by_jurisdiction(session: AsyncSession, item_id: int) -> dict[str, StatusUpdate]:

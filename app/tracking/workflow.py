@@ -17,7 +17,7 @@ from app.policies.models import PolicyItem, TimelineEvent
 from app.policies.writes import bump_version
 from app.tracking.models import Correction, ReviewState, StatusUpdate
 from app.tracking.schemas import CorrectionIn, EventIn, StatusUpdateIn
-from app.tracking.service import refresh_current_status
+from app.tracking.service import record_status_change, refresh_current_status
 
 PUBLIC = "public"
 
@@ -102,6 +102,7 @@ async def approve_status(
     await _claim(session, StatusUpdate, update_id, ReviewState.APPROVED, actor.label, None)
     await session.refresh(update_row)
     await refresh_current_status(session, item)
+    await record_status_change(session, item, update_row)
     await audit.append(
         session,
         actor=actor.label,
@@ -236,6 +237,7 @@ async def review_correction(
         session.add(update_row)
         await session.flush()
         correction.status_update_id = update_row.id
+        await record_status_change(session, item, update_row)
     state = ReviewState.APPROVED if approve else ReviewState.REJECTED
     await _claim(session, Correction, correction_id, state, actor.label, reason)
     await session.refresh(correction)

@@ -1,0 +1,587 @@
+"""An independent accuracy check of the statistics against the PIPS 2024 report.
+
+Every figure in EXPECTED was transcribed by hand from the report's plain text
+(/work/shared/seed/000_6f94637c0553d020.txt, "Pakistan's Evolving Militant Landscape"),
+without looking at policy_data/. `where` gives the report line the figure was read from.
+
+The tables in that text are flattened: captions usually follow the rows, some tables are split
+across page breaks (Tables 1, 5, 6, 11) and Table 9 is badly garbled; the cells below were
+re-assembled by reading the rows and checking them against each table's stated totals.
+
+Each entry is queried through GET /api/v1/stats on both database engines and must be found
+as the exact value of its metric in at least one returned observation.
+
+Entry keys:
+  table / section  where the figure sits (section matches its subsections too)
+  dims             dimension filters (canonical names); {} where the data's label for a row
+                   (a target or tactic wording) cannot be guessed safely
+  metric, value    the metric and its expected number (change_pct negative for a decrease)
+  params           extra query parameters: year, from, to, total
+  same_row         other metrics the matched observation must carry with these values; used
+                   to pin down rows looked up without a dimension filter
+  where            the report line
+"""
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+KP = "Khyber Pakhtunkhwa"
+
+
+def t(
+    table: int,
+    dims: dict[str, str],
+    metric: str,
+    value: float,
+    where: str,
+    *,
+    params: dict[str, Any] | None = None,
+    same_row: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    return {
+        "table": f"Table {table}",
+        "dims": dims,
+        "metric": metric,
+        "value": value,
+        "where": where,
+        "params": params or {},
+        "same_row": same_row or {},
+    }
+
+
+def s(
+    section: str,
+    dims: dict[str, str],
+    metric: str,
+    value: float,
+    where: str,
+    *,
+    params: dict[str, Any] | None = None,
+    same_row: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    return {
+        "section": section,
+        "dims": dims,
+        "metric": metric,
+        "value": value,
+        "where": where,
+        "params": params or {},
+        "same_row": same_row or {},
+    }
+
+
+TOTAL = {"total": True}
+ROW = {"total": False}
+Y2023 = {"year": 2023}
+BEFORE = {"to": "2021-07-31"}  # Table 1: Aug. 2019 to Jul. 2021
+AFTER = {"from": "2021-08-01"}  # Table 1: Aug. 2021 to Jul. 2023
+
+EXPECTED: list[dict[str, Any]] = [
+    # ---- Table 1: Terrorist attacks in 2 years since the Taliban takeover (L329-347) ----
+    t(1, {"region": KP}, "attacks", 173, "L331", params=BEFORE),
+    t(1, {"region": KP}, "killed", 256, "L331", params=BEFORE),
+    t(1, {"region": KP}, "attacks", 318, "L331", params=AFTER),
+    t(1, {"region": KP}, "killed", 571, "L331", params=AFTER),
+    t(1, {"region": KP}, "attacks_change_pct", 84, "L331"),
+    t(1, {"region": KP}, "killed_change_pct", 123, "L331"),
+    t(1, {"region": "Balochistan"}, "attacks", 105, "L332", params=BEFORE),
+    t(1, {"region": "Balochistan"}, "killed", 251, "L332", params=AFTER),
+    t(1, {"region": "Balochistan"}, "killed_change_pct", 25, "L332"),
+    t(1, {}, "attacks_change_pct", -20, "L333 Punjab & Islamabad"),
+    t(1, {}, "killed_change_pct", -31, "L333 Punjab & Islamabad"),
+    t(1, {"region": "Sindh"}, "attacks", 24, "L345", params=BEFORE),
+    t(1, {"region": "Sindh"}, "killed", 30, "L345", params=AFTER),
+    t(1, {"region": "Sindh"}, "attacks_change_pct", -12, "L345"),
+    t(1, {"region": "Sindh"}, "killed_change_pct", 36, "L345"),
+    t(1, {}, "attacks", 317, "L347 Total", params={**BEFORE, **TOTAL}),
+    t(1, {}, "killed", 504, "L347 Total", params={**BEFORE, **TOTAL}),
+    t(1, {}, "attacks", 520, "L347 Total", params={**AFTER, **TOTAL}),
+    t(1, {}, "killed", 870, "L347 Total", params={**AFTER, **TOTAL}),
+    t(1, {}, "attacks_change_pct", 64, "L347 Total", params=TOTAL),
+    t(1, {}, "killed_change_pct", 73, "L347 Total", params=TOTAL),
+    # ---- Table 2: Attacks and fatalities, % change on previous year, 2014-23 (L536-549) ----
+    t(2, {}, "attacks_change_pct", -30, "L538", params={"year": 2014}),
+    t(2, {}, "killed_change_pct", -30, "L538", params={"year": 2014}),
+    t(2, {}, "attacks_change_pct", -48, "L539", params={"year": 2015}),
+    t(2, {}, "killed_change_pct", -12, "L540", params={"year": 2016}),
+    t(2, {}, "killed_change_pct", -40, "L543", params={"year": 2019}),
+    t(2, {}, "attacks_change_pct", -36, "L544", params={"year": 2020}),
+    t(2, {}, "attacks_change_pct", 42, "L545", params={"year": 2021}),
+    t(2, {}, "killed_change_pct", 52, "L545", params={"year": 2021}),
+    t(2, {}, "attacks_change_pct", 27, "L546", params={"year": 2022}),
+    t(2, {}, "killed_change_pct", 25, "L546", params={"year": 2022}),
+    t(2, {}, "attacks_change_pct", 17, "L547", params={"year": 2023}),
+    t(2, {}, "killed_change_pct", 65, "L547", params={"year": 2023}),
+    # ---- Table 3: Targets hit in terrorist attacks in 2023 (L574-599) ----
+    t(3, {}, "attacks", 205, "L577", params=ROW, same_row={"killed": 434, "injured": 699}),
+    t(3, {}, "killed", 71, "L587 worship places", params=ROW, same_row={"injured": 96}),
+    t(3, {}, "injured", 149, "L589 political", params=ROW, same_row={"attacks": 7, "killed": 72}),
+    t(3, {}, "attacks", 19, "L585 civilians", params=ROW, same_row={"killed": 32, "injured": 61}),
+    t(3, {}, "attacks", 8, "L588 Sunni", params=ROW, same_row={"killed": 9, "injured": 3}),
+    t(3, {}, "injured", 22, "L595 railway", params=ROW, same_row={"attacks": 4, "killed": 1}),
+    t(3, {}, "attacks", 306, "L599 Total", params=TOTAL),
+    t(3, {}, "killed", 693, "L599 Total", params=TOTAL),
+    t(3, {}, "injured", 1124, "L599 Total", params=TOTAL),
+    # ---- Table 4: Terrorist attacks in Pakistan in 2023, by region (L607-616) ----
+    t(4, {"region": KP}, "attacks", 174, "L608"),
+    t(4, {"region": KP}, "killed", 422, "L608"),
+    t(4, {"region": KP}, "injured", 782, "L608"),
+    t(4, {"region": "Balochistan"}, "attacks", 110, "L609"),
+    t(4, {"region": "Balochistan"}, "killed", 229, "L609"),
+    t(4, {"region": "Balochistan"}, "injured", 282, "L609"),
+    t(4, {"region": "Punjab"}, "killed", 16, "L610"),
+    t(4, {"region": "Karachi"}, "attacks", 14, "L611"),
+    t(4, {"region": "Karachi"}, "injured", 26, "L611"),
+    t(4, {"region": "Sindh"}, "attacks", 1, "L612 Sindh (excluding Karachi)"),
+    t(4, {"region": "Gilgit-Baltistan"}, "killed", 10, "L613"),
+    t(4, {}, "attacks", 306, "L614 Total", params=TOTAL),
+    t(4, {}, "killed", 693, "L614 Total", params=TOTAL),
+    t(4, {}, "injured", 1124, "L614 Total", params=TOTAL),
+    # ---- Table 5: Key actors of terrorist violence in 2023, attacks by region (L763-788) ----
+    # Columns: Balochistan, KP, Punjab/Islamabad, Sindh (excl. Karachi), Karachi, GB, Total.
+    t(5, {"group": "TTP", "region": KP}, "attacks", 132, "L764"),
+    t(5, {"group": "TTP", "region": "Balochistan"}, "attacks", 15, "L764"),
+    t(5, {"group": "TTP"}, "attacks", 151, "L764 Total Attacks"),
+    t(5, {"group": "TJP", "region": KP}, "attacks", 4, "L766"),
+    t(5, {"group": "TJP"}, "attacks", 8, "L766 Total Attacks"),
+    t(5, {"group": "Hafiz Gul Bahadur group", "region": KP}, "attacks", 3, "L767"),
+    t(5, {"group": "IS-K", "region": KP}, "attacks", 10, "L768"),
+    t(5, {"group": "IS-K", "region": "Balochistan"}, "attacks", 7, "L768"),
+    t(5, {"group": "IS-K"}, "attacks", 17, "L768 Total Attacks"),
+    t(5, {"group": "BLA", "region": "Balochistan"}, "attacks", 48, "L776"),
+    t(5, {"group": "BLA"}, "attacks", 49, "L776 Total Attacks"),
+    t(5, {"group": "BLF", "region": "Karachi"}, "attacks", 2, "L778"),
+    t(5, {"group": "BLF"}, "attacks", 16, "L778 Total Attacks"),
+    t(5, {"group": "LeJ", "region": "Balochistan"}, "attacks", 4, "L786"),
+    t(5, {"group": "LeJ", "region": "Gilgit-Baltistan"}, "attacks", 1, "L786"),
+    t(5, {"group": "LeJ"}, "attacks", 6, "L786 Total Attacks"),
+    t(5, {"region": "Balochistan"}, "attacks", 110, "L788 Total", params=TOTAL),
+    t(5, {"region": KP}, "attacks", 174, "L788 Total", params=TOTAL),
+    t(5, {"region": "Karachi"}, "attacks", 14, "L788 Total", params=TOTAL),
+    t(5, {}, "attacks", 306, "L788 Total", params=TOTAL),
+    # ---- Table 6: Attacks by TTP, Jan. 1, 2021 - Apr. 15, 2024, by district (L1242-1287) ----
+    t(6, {"district": "Dera Ismail Khan"}, "attacks", 46, "L1248"),
+    t(6, {"district": "Dera Ismail Khan"}, "killed", 65, "L1248"),
+    t(6, {"district": "Dera Ismail Khan"}, "injured", 91, "L1248"),
+    t(6, {"district": "Khyber"}, "attacks", 30, "L1251"),
+    t(6, {"district": "Lakki Marwat"}, "killed", 39, "L1255"),
+    t(6, {"district": "North Waziristan"}, "attacks", 71, "L1259"),
+    t(6, {"district": "North Waziristan"}, "killed", 117, "L1259"),
+    t(6, {"district": "North Waziristan"}, "injured", 114, "L1259"),
+    t(6, {"district": "Peshawar"}, "killed", 102, "L1262"),
+    t(6, {"district": "Peshawar"}, "injured", 236, "L1262"),
+    t(6, {"district": "South Waziristan"}, "attacks", 27, "L1264"),
+    t(6, {"district": "Tank"}, "injured", 55, "L1267"),
+    t(6, {"district": "Islamabad"}, "injured", 11, "L1275"),
+    t(6, {"district": "Qilla Abdullah"}, "injured", 43, "L1278"),
+    t(6, {"district": "Quetta"}, "injured", 90, "L1280"),
+    t(6, {"district": "Karachi"}, "injured", 21, "L1285"),
+    t(6, {"region": KP}, "attacks", 317, "L1271 KP Total", params=TOTAL),
+    t(6, {"region": KP}, "killed", 553, "L1271 KP Total", params=TOTAL),
+    t(6, {"region": KP}, "injured", 790, "L1271 KP Total", params=TOTAL),
+    t(6, {}, "killed", 16, "L1276 Punjab & Islamabad Total", params=TOTAL),
+    t(6, {"region": "Balochistan"}, "attacks", 27, "L1284 Balochistan Total", params=TOTAL),
+    t(6, {"region": "Balochistan"}, "injured", 135, "L1284 Balochistan Total", params=TOTAL),
+    t(6, {}, "attacks", 357, "L1287 Total Pakistan", params=TOTAL),
+    t(6, {}, "killed", 635, "L1287 Total Pakistan", params=TOTAL),
+    t(6, {}, "injured", 962, "L1287 Total Pakistan", params=TOTAL),
+    # ---- Table 7: Targets hit in TTP attacks, Jan. 2021 - Apr. 15, 2024 (L1293-1309) ----
+    t(7, {}, "attacks", 305, "L1296", params=ROW, same_row={"killed": 557, "injured": 870}),
+    t(7, {}, "attacks", 16, "L1304 polio", params=ROW, same_row={"killed": 13, "injured": 15}),
+    t(7, {}, "attacks", 10, "L1305 pro-govt", params=ROW, same_row={"killed": 14, "injured": 4}),
+    t(7, {}, "injured", 28, "L1306 CPEC", params=ROW, same_row={"attacks": 1, "killed": 14}),
+    t(7, {}, "attacks", 357, "L1309 Total", params=TOTAL),
+    t(7, {}, "killed", 635, "L1309 Total", params=TOTAL),
+    t(7, {}, "injured", 962, "L1309 Total", params=TOTAL),
+    # ---- Table 8: Targets hit by IS-K, Aug. 2021 - Mar. 10, 2024 (L1683-1700) ----
+    t(8, {}, "attacks", 18, "L1684", params=ROW, same_row={"killed": 33, "injured": 42}),
+    t(8, {}, "injured", 186, "L1687 Shia", params=ROW, same_row={"attacks": 1, "killed": 65}),
+    t(8, {}, "injured", 66, "L1688 worship", params=ROW, same_row={"attacks": 1, "killed": 64}),
+    t(8, {}, "attacks", 14, "L1691 political", params=ROW, same_row={"killed": 112}),
+    t(8, {}, "injured", 215, "L1691 political", params=ROW),
+    t(8, {}, "attacks", 53, "L1698 Total", params=TOTAL),
+    t(8, {}, "killed", 294, "L1698 Total", params=TOTAL),
+    t(8, {}, "injured", 515, "L1698 Total", params=TOTAL),
+    # ---- Table 9: IS-K attacks by district, Aug. 2021 - Mar. 10, 2024 (garbled, L1765-1790) ----
+    t(9, {"district": "Bajaur"}, "attacks", 20, "L1768"),
+    t(9, {"district": "Bajaur"}, "killed", 85, "L1768"),
+    t(9, {"district": "Bajaur"}, "injured", 149, "L1768"),
+    t(9, {"district": "Peshawar"}, "attacks", 14, "L1774"),
+    t(9, {"district": "Peshawar"}, "injured", 192, "L1774"),
+    t(9, {"district": "South Waziristan"}, "attacks", 2, "L1777"),
+    t(9, {"district": "Bolan"}, "killed", 11, "L1785"),
+    t(9, {"district": "Mastung"}, "attacks", 6, "L1785"),
+    t(9, {"district": "Mastung"}, "killed", 67, "L1785"),
+    t(9, {"district": "Mastung"}, "injured", 83, "L1785"),
+    t(9, {"district": "Pishin"}, "killed", 20, "L1789"),
+    t(9, {"district": "Qilla Saifullah"}, "injured", 25, "L1790"),
+    t(9, {"district": "Sibi"}, "killed", 10, "L1790"),
+    t(9, {"region": KP}, "attacks", 39, "L1780 KP Total", params=TOTAL),
+    t(9, {"region": KP}, "killed", 170, "L1780 KP Total", params=TOTAL),
+    t(9, {"region": KP}, "injured", 341, "L1780 KP Total", params=TOTAL),
+    t(9, {"region": "Balochistan"}, "attacks", 14, "L1787 Balochistan Total", params=TOTAL),
+    t(9, {"region": "Balochistan"}, "killed", 124, "L1787 Balochistan Total", params=TOTAL),
+    t(9, {"region": "Balochistan"}, "injured", 174, "L1787 Balochistan Total", params=TOTAL),
+    t(9, {}, "attacks", 53, "L1777 Total", params=TOTAL),
+    t(9, {}, "killed", 294, "L1777 Total", params=TOTAL),
+    t(9, {}, "injured", 515, "L1777 Total", params=TOTAL),
+    # ---- Table 10: Terrorist attacks on election-related targets, Jan-Mar 2024 (L2025-2056) ----
+    t(10, {"district": "Bajaur"}, "injured", 4, "L2028"),
+    t(10, {"district": "Kech"}, "attacks", 10, "L2033"),
+    t(10, {"district": "Kharan"}, "attacks", 5, "L2035"),
+    t(10, {"district": "Panjgur"}, "attacks", 9, "L2043"),
+    t(10, {"district": "Pishin"}, "killed", 20, "L2044"),
+    t(10, {"district": "Pishin"}, "injured", 29, "L2044"),
+    t(10, {"district": "Qilla Saifullah"}, "killed", 13, "L2047"),
+    t(10, {"district": "Quetta"}, "injured", 8, "L2049"),
+    t(10, {"district": "South Waziristan"}, "injured", 8, "L2053"),
+    t(10, {}, "attacks", 55, "L2056 Total", params=TOTAL),
+    t(10, {}, "killed", 48, "L2056 Total", params=TOTAL),
+    t(10, {}, "injured", 112, "L2056 Total", params=TOTAL),
+    # ---- Table 11: Incidents of political violence, Jan-Mar 2024 (L2109-2145) ----
+    t(11, {"district": "Dera Ismail Khan"}, "killed", 3, "L2112"),
+    t(11, {"district": "Karachi"}, "incidents", 4, "L2115"),
+    t(11, {"district": "Karachi"}, "injured", 6, "L2115"),
+    t(11, {"district": "Lahore"}, "incidents", 2, "L2117"),
+    t(11, {"district": "Larkana"}, "killed", 6, "L2118"),
+    t(11, {"district": "Rahim Yar Khan"}, "injured", 5, "L2142"),
+    t(11, {"district": "Ziarat"}, "killed", 1, "L2144"),
+    t(11, {}, "incidents", 18, "L2145 Total", params=TOTAL),
+    t(11, {}, "killed", 14, "L2145 Total", params=TOTAL),
+    t(11, {}, "injured", 43, "L2145 Total", params=TOTAL),
+    # ---- Table 12: Anti-militant operations in 2023 (L2513-2551) ----
+    t(12, {"district": "Kech"}, "operations", 7, "L2519"),
+    t(12, {"district": "Kech"}, "killed", 29, "L2519"),
+    t(12, {"district": "Quetta"}, "killed", 19, "L2523"),
+    t(12, {"district": "Dera Ismail Khan"}, "operations", 17, "L2531"),
+    t(12, {"district": "Dera Ismail Khan"}, "killed", 44, "L2531"),
+    t(12, {"district": "North Waziristan"}, "operations", 21, "L2536"),
+    t(12, {"district": "North Waziristan"}, "killed", 67, "L2536"),
+    t(12, {"district": "North Waziristan"}, "injured", 14, "L2536"),
+    t(12, {"district": "South Waziristan"}, "killed", 61, "L2538"),
+    t(12, {"district": "Tank"}, "killed", 36, "L2541"),
+    t(12, {"region": "Balochistan"}, "operations", 28, "L2527 Total", params=TOTAL),
+    t(12, {"region": "Balochistan"}, "killed", 104, "L2527 Total", params=TOTAL),
+    t(12, {"region": KP}, "operations", 97, "L2542 KP Total", params=TOTAL),
+    t(12, {"region": KP}, "killed", 314, "L2542 KP Total", params=TOTAL),
+    t(12, {"region": KP}, "injured", 47, "L2542 KP Total", params=TOTAL),
+    t(12, {"region": "Punjab"}, "killed", 5, "L2546 Punjab Total", params=TOTAL),
+    t(12, {}, "operations", 129, "L2549 Total Pakistan", params=TOTAL),
+    t(12, {}, "killed", 425, "L2549 Total Pakistan (425, fn 308)", params=TOTAL),
+    t(12, {}, "injured", 51, "L2549 Total Pakistan (51, fn 309)", params=TOTAL),
+    # ---- Table 13: Clashes between security forces and militants in 2023 (L2563-2582) ----
+    t(13, {"district": "Lakki Marwat"}, "injured", 1, "L2570"),
+    t(13, {"district": "North Waziristan"}, "clashes", 5, "L2572"),
+    t(13, {"district": "North Waziristan"}, "killed", 12, "L2572"),
+    t(13, {"district": "South Waziristan"}, "killed", 13, "L2573"),
+    t(13, {"district": "Dera Ghazi Khan"}, "killed", 2, "L2575"),
+    t(13, {"region": KP}, "clashes", 21, "L2574 KP Total", params=TOTAL),
+    t(13, {"region": KP}, "killed", 52, "L2574 KP Total", params=TOTAL),
+    t(13, {"region": "Punjab"}, "clashes", 2, "L2577 Punjab Total", params=TOTAL),
+    t(13, {}, "clashes", 24, "L2580 Total Pakistan", params=TOTAL),
+    t(13, {}, "killed", 55, "L2580 Total Pakistan (55, fn 310)", params=TOTAL),
+    t(13, {}, "injured", 3, "L2580 Total Pakistan (3, fn 311)", params=TOTAL),
+    # ---- Table 14: Suspected terrorists arrested in 2023 (L2598-2613) ----
+    t(14, {}, "arrests", 212, "L2599 banned outfits", params=ROW, same_row={"operations": 22}),
+    t(14, {"group": "BLF"}, "arrests", 5, "L2602"),
+    t(14, {"group": "Hafiz Gul Bahadur group"}, "arrests", 7, "L2604"),
+    t(14, {"group": "IS-K"}, "operations", 7, "L2605 ISIS"),
+    t(14, {"group": "IS-K"}, "arrests", 15, "L2605 ISIS"),
+    t(14, {"group": "LeJ"}, "operations", 5, "L2606"),
+    t(14, {"group": "LeJ"}, "arrests", 9, "L2606"),
+    t(14, {"group": "TTP"}, "operations", 38, "L2607 Local Taliban / TTP"),
+    t(14, {"group": "TTP"}, "arrests", 113, "L2607 Local Taliban / TTP"),
+    t(14, {}, "operations", 87, "L2611 Total", params=TOTAL),
+    t(14, {}, "arrests", 377, "L2611 Total", params=TOTAL),
+    # ---- Table 15: Failed/foiled terror bids in 2023 (L2619-2628) ----
+    t(15, {"district": "Khyber"}, "foiled_plots", 2, "L2622"),
+    t(15, {"district": "Khyber"}, "killed", 1, "L2622"),
+    t(15, {"district": "Khyber"}, "injured", 2, "L2622"),
+    t(15, {"district": "Quetta"}, "killed", 1, "L2625"),
+    t(15, {}, "foiled_plots", 7, "L2626 Total", params=TOTAL),
+    t(15, {}, "killed", 2, "L2626 Total", params=TOTAL),
+    t(15, {}, "injured", 2, "L2626 Total", params=TOTAL),
+    # ---- Section 3.1: Terrorist violence in Pakistan in 2023 (L553-603) ----
+    s("3.1", {}, "attacks", 306, "L555", params=Y2023),
+    s("3.1", {}, "suicide_attacks", 23, "L555", params=Y2023),
+    s("3.1", {}, "killed", 693, "L555", params=Y2023),
+    s("3.1", {}, "injured", 1124, "L555", params=Y2023),
+    s("3.1", {}, "attacks_change_pct", 17, "L553/L555", params=Y2023),
+    s("3.1", {}, "killed_change_pct", 65, "L555", params=Y2023),
+    s("3.1", {}, "killed", 330, "L557 security personnel", params=Y2023),
+    s("3.1", {}, "injured", 518, "L557 security personnel", params=Y2023),
+    s("3.1", {"force": "Army"}, "killed", 110, "L557", params=Y2023),
+    s("3.1", {"force": "Police"}, "killed", 176, "L557", params=Y2023),
+    s("3.1", {"force": "FC"}, "killed", 26, "L557", params=Y2023),
+    s("3.1", {"force": "Levies"}, "killed", 11, "L557", params=Y2023),
+    s("3.1", {}, "killed", 260, "L557 civilians", params=Y2023, same_row={"injured": 559}),
+    s("3.1", {}, "killed", 103, "L557 militants", params=Y2023, same_row={"injured": 47}),
+    s("3.1", {}, "attacks", 208, "L565 religiously inspired", params=Y2023),
+    s("3.1", {}, "killed", 579, "L565 religiously inspired", params=Y2023),
+    s("3.1", {}, "injured", 938, "L565 religiously inspired", params=Y2023),
+    s("3.1", {}, "attacks", 179, "L565 religiously inspired, 2022", params={"year": 2022}),
+    s("3.1", {}, "attacks", 86, "L565 nationalist", params=Y2023, same_row={"killed": 90}),
+    s("3.1", {}, "injured", 151, "L565 nationalist", params=Y2023),
+    s("3.1", {}, "attacks", 79, "L565 nationalist, 2022", params={"year": 2022}),
+    s("3.1", {}, "attacks", 12, "L565 sectarian", params=Y2023, same_row={"killed": 24}),
+    s("3.1", {}, "injured", 35, "L565 sectarian", params=Y2023),
+    s("3.1", {}, "attacks", 4, "L565 sectarian, 2022", params={"year": 2022}),
+    s("3.1", {}, "attacks", 205, "L572 security forces", params=Y2023),
+    s("3.1", {}, "attacks", 160, "L603 firing", params=Y2023),
+    s("3.1", {}, "attacks", 65, "L603 IEDs", params=Y2023),
+    s("3.1", {}, "attacks", 38, "L603 hand grenades", params=Y2023),
+    # ---- Section 3.2: Critical terrorist threats and actors (L620-666) ----
+    s("3.2", {"group": "TTP"}, "attacks", 151, "L628", params=Y2023),
+    s("3.2", {"group": "TTP"}, "killed", 281, "L628", params=Y2023),
+    s("3.2", {"group": "TTP"}, "injured", 555, "L628", params=Y2023),
+    s("3.2", {"group": "TTP"}, "killed", 135, "L628 (2022)", params={"year": 2022}),
+    s("3.2", {"group": "TTP"}, "suicide_attacks", 11, "L630", params=Y2023),
+    s("3.2", {"group": "TTP", "region": KP}, "attacks", 132, "L632", params=Y2023),
+    s("3.2", {"group": "TTP", "region": "Balochistan"}, "attacks", 15, "L632", params=Y2023),
+    s("3.2", {"group": "IS-K"}, "attacks", 17, "L644", params=Y2023),
+    s("3.2", {"group": "IS-K"}, "killed", 155, "L644", params=Y2023),
+    s("3.2", {"group": "IS-K"}, "injured", 222, "L644", params=Y2023),
+    s("3.2", {"group": "IS-K"}, "attacks", 23, "L644 (2022)", params={"year": 2022}),
+    s("3.2", {"group": "IS-K"}, "attacks", 8, "L644 (2021)", params={"year": 2021}),
+    s("3.2", {"group": "IS-K", "region": KP}, "attacks", 10, "L644", params=Y2023),
+    s("3.2", {"group": "BLA"}, "attacks", 49, "L658", params=Y2023),
+    s("3.2", {"group": "BLA"}, "killed", 48, "L658", params=Y2023),
+    s("3.2", {"group": "BLA"}, "injured", 86, "L658", params=Y2023),
+    s("3.2", {"group": "BLA"}, "attacks", 46, "L658 (2022)", params={"year": 2022}),
+    s("3.2", {}, "killed", 43, "L662 sectarian violence", params=Y2023, same_row={"injured": 61}),
+    s("3.2", {"group": "LeJ"}, "attacks", 6, "L664", params=Y2023),
+    s("3.2", {"group": "LeJ"}, "killed", 16, "L664", params=Y2023),
+    s("3.2", {"group": "LeJ"}, "injured", 27, "L664", params=Y2023),
+    # ---- Section 3.3: Geographical spread of terrorist violence in 2023 (L680-707) ----
+    s("3.3", {"region": KP}, "attacks", 174, "L680", params=Y2023),
+    s("3.3", {"region": KP}, "killed", 422, "L686", params=Y2023),
+    s("3.3", {"region": KP}, "injured", 782, "L686", params=Y2023),
+    s("3.3", {"district": "Bajaur"}, "attacks", 10, "L690", params=Y2023),
+    s("3.3", {"region": "Balochistan"}, "attacks", 110, "L694", params=Y2023),
+    s("3.3", {"region": "Balochistan"}, "attacks", 79, "L694 (2022)", params={"year": 2022}),
+    s("3.3", {"region": "Balochistan"}, "killed", 229, "L694", params=Y2023),
+    s("3.3", {"region": "Balochistan"}, "killed", 106, "L694 (2022)", params={"year": 2022}),
+    s("3.3", {"region": "Balochistan"}, "injured", 282, "L694", params=Y2023),
+    s("3.3", {"region": "Balochistan"}, "attacks", 78, "L694 Baloch insurgents", params=Y2023),
+    s("3.3", {"region": "Balochistan"}, "injured", 137, "L694 Baloch insurgents", params=Y2023),
+    s("3.3", {"region": "Balochistan"}, "attacks", 29, "L696 religious groups", params=Y2023),
+    s("3.3", {"region": "Balochistan"}, "killed", 139, "L696 religious groups", params=Y2023),
+    s("3.3", {"region": "Sindh"}, "attacks", 15, "L699", params=Y2023),
+    s("3.3", {"region": "Karachi"}, "attacks", 14, "L699", params=Y2023),
+    s("3.3", {"region": "Punjab"}, "attacks", 6, "L705", params=Y2023),
+    s("3.3", {"region": "Punjab"}, "attacks", 3, "L705 (2022)", params={"year": 2022}),
+    s("3.3", {"region": "Punjab"}, "killed", 16, "L705", params=Y2023),
+    s("3.3", {"region": "Gilgit-Baltistan"}, "killed", 10, "L707", params=Y2023),
+    s("3.3", {"region": "Gilgit-Baltistan"}, "injured", 26, "L707", params=Y2023),
+    # ---- Section 4.2: Extended profiles of the TTP and IS-K (L1238-1311, L1681) ----
+    s("4.2", {"group": "TTP"}, "attacks", 357, "L1238"),
+    s("4.2", {"group": "TTP"}, "killed", 635, "L1238"),
+    s("4.2", {"group": "TTP"}, "killed", 437, "L1238 security personnel"),
+    s("4.2", {"group": "TTP"}, "killed", 96, "L1238 civilians"),
+    s("4.2", {"group": "TTP", "region": KP}, "attacks", 317, "L1240"),
+    s("4.2", {"group": "TTP", "region": "Balochistan"}, "attacks", 27, "L1240"),
+    s("4.2", {"group": "TTP"}, "suicide_attacks", 21, "L1311"),
+    s("4.2", {"group": "TTP"}, "attacks", 231, "L1311 firing"),
+    s("4.2", {"group": "TTP"}, "attacks", 60, "L1311 IEDs"),
+    s("4.2", {"group": "IS-K"}, "attacks", 53, "L1681"),
+    s("4.2", {"group": "IS-K"}, "killed", 294, "L1681"),
+    s("4.2", {"group": "IS-K"}, "injured", 515, "L1681"),
+    # ---- Section 5: Elections 2024 (L1925-1955) ----
+    s("5", {}, "attacks", 148, "L1925 (2013)", params={"year": 2013}),
+    s("5", {}, "incidents", 80, "L1925 political violence (2013)", params={"year": 2013}),
+    s("5", {}, "incidents", 228, "L1925 (2013)", params={"year": 2013}),
+    s("5", {}, "killed", 280, "L1925 (2013)", params={"year": 2013}),
+    s("5", {}, "injured", 837, "L1925 (2013)", params={"year": 2013}),
+    s("5", {}, "attacks", 19, "L1926 (2018)", params={"year": 2018}),
+    s("5", {}, "incidents", 32, "L1926 (2018)", params={"year": 2018}),
+    s("5", {}, "killed", 218, "L1926 (2018)", params={"year": 2018}),
+    s("5", {}, "injured", 430, "L1926 (2018)", params={"year": 2018}),
+    s("5", {}, "attacks", 52, "L1953 nationalists (2013)", params={"year": 2013}),
+    # ---- Section 5.2.1: Data on 2024 election-related violence (L2010-2078) ----
+    s("5.2.1", {}, "incidents", 73, "L2010", params={"year": 2024}),
+    s("5.2.1", {}, "attacks", 55, "L2010", params={"year": 2024}),
+    s("5.2.1", {}, "killed", 62, "L2010", params={"year": 2024}),
+    s("5.2.1", {}, "injured", 155, "L2010", params={"year": 2024}),
+    s("5.2.1", {}, "attacks", 40, "L2019 Baloch groups", params={"year": 2024}),
+    s(
+        "5.2.1",
+        {},
+        "attacks",
+        19,
+        "L2060 January",
+        params={"from": "2024-01-01", "to": "2024-01-31"},
+    ),
+    s(
+        "5.2.1",
+        {},
+        "killed",
+        11,
+        "L2060 January",
+        params={"from": "2024-01-01", "to": "2024-01-31"},
+    ),
+    s(
+        "5.2.1",
+        {},
+        "injured",
+        26,
+        "L2060 January",
+        params={"from": "2024-01-01", "to": "2024-01-31"},
+    ),
+    s(
+        "5.2.1",
+        {},
+        "attacks",
+        36,
+        "L2074 February",
+        params={"from": "2024-02-01", "to": "2024-02-29"},
+    ),
+    s(
+        "5.2.1",
+        {},
+        "killed",
+        37,
+        "L2074 February",
+        params={"from": "2024-02-01", "to": "2024-02-29"},
+    ),
+    s(
+        "5.2.1",
+        {},
+        "injured",
+        86,
+        "L2074 February",
+        params={"from": "2024-02-01", "to": "2024-02-29"},
+    ),
+    s(
+        "5.2.1",
+        {"region": "Balochistan"},
+        "attacks",
+        34,
+        "L2078 February",
+        params={"from": "2024-02-01", "to": "2024-02-29"},
+    ),
+    # ---- Section 6.2.1: Data on kinetic actions in 2023 (L2487-2594) ----
+    s("6.2.1", {}, "operations", 129, "L2487", params=Y2023),
+    s("6.2.1", {}, "operations", 87, "L2487 (2022)", params={"year": 2022}),
+    s("6.2.1", {}, "killed", 425, "L2487", params=Y2023),
+    s("6.2.1", {}, "militants_killed", 373, "L2487", params=Y2023),
+    s("6.2.1", {"region": KP}, "operations", 97, "L2487", params=Y2023),
+    s("6.2.1", {"region": "Balochistan"}, "operations", 28, "L2487", params=Y2023),
+    s("6.2.1", {}, "clashes", 24, "L2489", params=Y2023),
+    s("6.2.1", {}, "clashes", 11, "L2489 (2022)", params={"year": 2022}),
+    s("6.2.1", {}, "killed", 55, "L2489 clashes", params=Y2023),
+    s("6.2.1", {}, "militants_killed", 37, "L2489 clashes", params=Y2023),
+    s("6.2.1", {}, "arrests", 377, "L2491", params=Y2023),
+    s("6.2.1", {}, "foiled_plots", 7, "L2493", params=Y2023),
+    s("6.2.1", {}, "killed", 327, "L2499 operations (2022)", params={"year": 2022}),
+    s("6.2.1", {"district": "North Waziristan"}, "operations", 21, "L2511", params=Y2023),
+    s("6.2.1", {"region": KP}, "clashes", 21, "L2561", params=Y2023),
+    s("6.2.1", {"region": "Punjab"}, "arrests", 247, "L2588", params=Y2023),
+    s("6.2.1", {"group": "TTP"}, "arrests", 113, "L2594", params=Y2023),
+]
+
+
+# The report's own tables that do not add up to their stated totals: (table, metric) -> reason.
+KNOWN_REPORT_DISCREPANCIES: dict[tuple[str, str], str] = {
+    ("Table 3", "attacks"): (
+        "Report L577-598: the 21 target rows of the attack column sum to 305, against the "
+        "stated Total of 306 (L599). The running text (L572) says nine attacks hit Sunni "
+        "religious leaders where the table row (L588) says 8; killed (693) and injured "
+        "(1,124) do add up."
+    ),
+}
+
+# Percentages do not add up across rows; the sum check covers counts only.
+NON_ADDITIVE_SUFFIXES = ("_pct",)
+
+
+def _entry_id(entry: dict[str, Any]) -> str:
+    source = entry.get("table") or f"s{entry['section']}"
+    dims = ",".join(f"{k}={v}" for k, v in entry["dims"].items())
+    params = ",".join(f"{k}={v}" for k, v in entry["params"].items())
+    parts = [source, dims, params, f"{entry['metric']}={entry['value']}", entry["where"]]
+    return "|".join(p for p in parts if p).replace(" ", "_")
+
+
+async def _all_observations(client: AsyncClient, **params: Any) -> list[dict]:
+    rows: list[dict] = []
+    cursor = None
+    while True:
+        query = {"limit": 500, **params, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/api/v1/stats", params=query)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        rows.extend(page["observations"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return rows
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+@pytest.mark.parametrize("entry", EXPECTED, ids=[_entry_id(e) for e in EXPECTED])
+async def test_report_figure_is_in_the_data(client: AsyncClient, entry: dict[str, Any]) -> None:
+    source = {"table": entry["table"]} if "table" in entry else {"section": entry["section"]}
+    params = {**source, **entry["dims"], **entry["params"], "metric": entry["metric"]}
+    params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()}
+    rows = await _all_observations(client, **params)
+    matches = [
+        r
+        for r in rows
+        if _same(r["metrics"].get(entry["metric"]), entry["value"])
+        and all(_same(r["metrics"].get(m), v) for m, v in entry["same_row"].items())
+    ]
+    found = sorted({r["metrics"][entry["metric"]] for r in rows}, key=str)
+    assert matches, (
+        f"report {entry['where']}: expected {entry['metric']}={entry['value']}"
+        f"{' with ' + str(entry['same_row']) if entry['same_row'] else ''} for {params}; "
+        f"the data has {found or 'no observations'}"
+    )
+
+
+def _key(obs: dict) -> tuple:
+    return (obs["period"]["start"], obs["period"]["end"])
+
+
+async def test_every_stated_total_adds_up(client: AsyncClient) -> None:
+    failures: list[str] = []
+    skipped: list[str] = []
+    checked = 0
+    for n in range(1, 16):
+        table = f"Table {n}"
+        rows = await _all_observations(client, table=table)
+        assert rows, f"{table} has no observations"
+        parts = [r for r in rows if not r["total"]]
+        for total in (r for r in rows if r["total"]):
+            dims = total["dimensions"]
+            children = [
+                p
+                for p in parts
+                if _key(p) == _key(total)
+                and len(p["dimensions"]) == len(dims) + 1
+                and all(p["dimensions"].get(k) == v for k, v in dims.items())
+            ]
+            if not children:
+                continue
+            for metric, stated in total["metrics"].items():
+                if metric.endswith(NON_ADDITIVE_SUFFIXES):
+                    continue
+                summed = sum(float(c["metrics"].get(metric, 0)) for c in children)
+                checked += 1
+                if summed == float(stated):
+                    continue
+                label = f"{table} {dims or 'grand total'} {_key(total)} {metric}"
+                if (table, metric) in KNOWN_REPORT_DISCREPANCIES:
+                    skipped.append(f"{label}: rows sum to {summed:g}, stated {stated}")
+                    continue
+                failures.append(
+                    f"{label}: {len(children)} rows sum to {summed:g}, total says {stated}"
+                )
+    assert checked, "no stated total could be checked"
+    assert not failures, "\n".join(failures)
