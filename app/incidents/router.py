@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.core.db import SessionDep
-from app.core.export import FormatParam
+from app.core.export import FormatParam, csv_response, wants_csv
 from app.core.pagination import Cursor, Limit, decode_cursor
 from app.incidents import service
 from app.incidents.schemas import GroupOut, ObservationPage, PlaceOut, StatisticsTableOut
@@ -84,9 +84,18 @@ async def list_observations(
         total=total,
         dimensions=tuple((k, v) for k, v in dims.items() if v),
     )
-    return await service.list_observations(
+    page = await service.list_observations(
         session, filters, limit=limit, after=decode_cursor(cursor)
     )
+    if wants_csv(request, format):
+        rows = [o.model_dump(mode="json", exclude={"sources"}) for o in page.observations]
+        return csv_response(
+            rows,
+            filename="nigran-stats",
+            expand=("period", "dimensions", "metrics"),
+            next_cursor=page.next_cursor,
+        )
+    return page
 
 
 @router.get("/stats/tables", response_model=list[StatisticsTableOut], summary="The statistics sets")

@@ -3,7 +3,6 @@ from alembic.script import ScriptDirectory
 from httpx import AsyncClient
 
 from app.core.config import PROJECT_ROOT
-
 from tests.conftest import Database
 
 
