@@ -32,7 +32,8 @@ async def summary(
     ] = 365,
     format: Annotated[str | None, Query(pattern="^(json|md|html)$")] = None,
 ) -> Summary | Response:
-    result = await service.summary(session, as_of=as_of, since=since, stale_days=stale_days)
+    cached = await service.summary(session, as_of=as_of, since=since, stale_days=stale_days)
+    result = cached.model
     if format == "md":
         return Response(
             render.markdown(result),
@@ -43,7 +44,7 @@ async def summary(
         )
     if format == "html":
         return HTMLResponse(render.html_page(result))
-    return result
+    return Response(cached.json, media_type="application/json")
 
 
 @router.get("/changes", response_model=Changes, summary="What the tracker recorded since a date")

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
@@ -34,7 +34,15 @@ from app.tracking.models import ReviewState, StatusUpdate
 from app.tracking.status import Status
 
 FINISHED = {Status.IMPLEMENTED.value, Status.LAPSED.value, Status.ABANDONED.value}
-_CACHE: dict[tuple[object, ...], Summary] = {}
+
+
+@dataclass(frozen=True)
+class CachedSummary:
+    model: Summary
+    json: bytes
+
+
+_CACHE: dict[tuple[object, ...], CachedSummary] = {}
 _CACHE_SIZE = 256
 
 
@@ -98,31 +106,39 @@ async def _items(session: AsyncSession, as_of: date | None) -> list[_Item]:
 
 
 async def statuses_as_of(session: AsyncSession, as_of: date) -> dict[int, tuple[str, date | None]]:
-    """Each item's overall status on `as_of`, from the approved history."""
-    ranked = (
-        select(
-            StatusUpdate.item_id,
-            StatusUpdate.status,
-            StatusUpdate.effective_date,
-            func.row_number()
-            .over(
-                partition_by=StatusUpdate.item_id,
-                order_by=(
-                    StatusUpdate.jurisdiction.is_(None).desc(),
-                    StatusUpdate.effective_date.desc(),
-                    StatusUpdate.recorded_at.desc(),
-                    StatusUpdate.id.desc(),
-                ),
+    """Each item's overall status on `as_of`, from the approved history.
+
+    Two correlated seeks per item on ix_status_update_item_latest (the latest unscoped update,
+    else the latest scoped one), so the cost follows the number of items, not of updates.
+    """
+
+    def latest(*extra: ColumnElement[bool]) -> ScalarSelect[int]:
+        return (
+            select(StatusUpdate.id)
+            .where(
+                StatusUpdate.item_id == PolicyItem.id,
+                StatusUpdate.review_state == ReviewState.APPROVED,
+                StatusUpdate.effective_date <= as_of,
+                *extra,
             )
-            .label("rank"),
+            .order_by(
+                StatusUpdate.effective_date.desc(),
+                StatusUpdate.recorded_at.desc(),
+                StatusUpdate.id.desc(),
+            )
+            .limit(1)
+            .correlate(PolicyItem)
+            .scalar_subquery()
         )
-        .where(
-            StatusUpdate.review_state == ReviewState.APPROVED, StatusUpdate.effective_date <= as_of
-        )
-        .subquery()
-    )
+
+    chosen = select(
+        PolicyItem.id.label("item_id"),
+        func.coalesce(latest(StatusUpdate.jurisdiction.is_(None)), latest()).label("update_id"),
+    ).subquery()
     rows = await session.execute(
-        select(ranked.c.item_id, ranked.c.status, ranked.c.effective_date).where(ranked.c.rank == 1)
+        select(chosen.c.item_id, StatusUpdate.status, StatusUpdate.effective_date).join(
+            StatusUpdate, StatusUpdate.id == chosen.c.update_id
+        )
     )
     return {item_id: (status, effective) for item_id, status, effective in rows}
 
@@ -147,15 +163,15 @@ async def summary(
     as_of: date | None = None,
     since: date | None = None,
     stale_days: int = 365,
-) -> Summary:
+) -> CachedSummary:
+    """The summary, computed once per state of the tracker and kept with its JSON encoding."""
     key = (await change_token(session), as_of, since, stale_days, date.today())
-    if key in _CACHE:
-        return _CACHE[key]
-    result = await _compute(session, as_of=as_of, since=since, stale_days=stale_days)
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.clear()
-    _CACHE[key] = result
-    return result
+    if key not in _CACHE:
+        result = await _compute(session, as_of=as_of, since=since, stale_days=stale_days)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = CachedSummary(result, result.model_dump_json().encode())
+    return _CACHE[key]
 
 
 async def _compute(

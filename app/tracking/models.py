@@ -20,7 +20,15 @@ class ReviewState(StrEnum):
 class StatusUpdate(SQLModel, table=True):
     __tablename__ = "status_update"
     __table_args__ = (
-        Index("ix_status_update_item_state_effective", "item_id", "review_state", "effective_date"),
+        # Serves "latest approved update of an item (as of a date)" as one index seek.
+        Index(
+            "ix_status_update_item_latest",
+            "item_id",
+            "review_state",
+            "effective_date",
+            "recorded_at",
+            "id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

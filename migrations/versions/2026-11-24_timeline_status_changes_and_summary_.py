@@ -27,6 +27,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_status_update_reviewed_at"), ["reviewed_at"], unique=False
         )
+        batch_op.drop_index("ix_status_update_item_state_effective")
+        batch_op.create_index(
+            "ix_status_update_item_latest",
+            ["item_id", "review_state", "effective_date", "recorded_at", "id"],
+            unique=False,
+        )
 
     with op.batch_alter_table("timeline_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status_update_id", sa.Integer(), nullable=True))
@@ -59,6 +65,12 @@ def downgrade() -> None:
         batch_op.drop_column("status_update_id")
 
     with op.batch_alter_table("status_update", schema=None) as batch_op:
+        batch_op.drop_index("ix_status_update_item_latest")
+        batch_op.create_index(
+            "ix_status_update_item_state_effective",
+            ["item_id", "review_state", "effective_date"],
+            unique=False,
+        )
         batch_op.drop_index(batch_op.f("ix_status_update_reviewed_at"))
 
     with op.batch_alter_table("policy_item", schema=None) as batch_op:
