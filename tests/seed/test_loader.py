@@ -159,3 +159,20 @@ def test_copied_sentences_are_caught(tmp_path: Path, data_dir: Path) -> None:
     )
     found = copied_passages(read_dataset(data_dir), report, window=8)
     assert {record for _, record, _ in found} == {"coordination-body", "sub-unit"}
+
+
+async def test_seeding_the_real_data_twice_changes_nothing(seeded_db: Database) -> None:
+    report = await seed_database(Path("policy_data"), seeded_db.engine)
+    assert not report.changed, str(report)
+
+
+def test_real_data_is_valid_and_in_its_own_words() -> None:
+    from app.core.config import get_settings
+    from app.seed.copying import copied_passages
+
+    data = read_dataset(Path("policy_data"))
+    assert len(data.items) > 100 and len(data.statistics) >= 15
+    report = get_settings().source_report
+    if report is None or not report.exists():
+        pytest.skip(f"SOURCE REPORT NOT FOUND at {report}: copy check skipped")
+    assert copied_passages(data, report) == []
