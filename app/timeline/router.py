@@ -1,9 +1,10 @@
 """The timeline for journalists: one chronological stream, per item, and as an Atom feed."""
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -23,11 +24,13 @@ class TimelinePageOut(BaseModel):
     next_cursor: str | None
 
 
-def _filters(
+def timeline_filters(
     item: Annotated[str | None, Query(description="Item slug; its children are included.")] = None,
     kind: ItemKind | None = None,
     theme: Theme | None = None,
-    institution: str | None = None,
+    institution: Annotated[
+        str | None, Query(description="Responsible institution, e.g. NACTA.")
+    ] = None,
     type: EventType | None = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
@@ -45,6 +48,9 @@ def _filters(
     )
 
 
+Filters = Annotated[service.TimelineFilters, Depends(timeline_filters)]
+
+
 def _respond(
     page: service.TimelinePage, request: Request, format: str | None
 ) -> TimelinePageOut | Response:
@@ -58,19 +64,11 @@ def _respond(
 async def timeline(
     session: SessionDep,
     request: Request,
-    item: Annotated[str | None, Query(description="Item slug; its children are included.")] = None,
-    kind: ItemKind | None = None,
-    theme: Theme | None = None,
-    institution: str | None = None,
-    type: EventType | None = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
-    order: Annotated[str, Query(pattern="^(asc|desc)$", description="asc: oldest first.")] = "asc",
+    filters: Filters,
     limit: Limit = 100,
     cursor: Cursor = None,
     format: Annotated[str | None, FormatParam] = None,
 ) -> TimelinePageOut | Response:
-    filters = _filters(item, kind, theme, institution, type, date_from, date_to, order)
     page = await service.list_events(session, filters, limit=limit, cursor=cursor)
     return _respond(page, request, format)
 
@@ -92,7 +90,9 @@ async def item_timeline(
     cursor: Cursor = None,
     format: Annotated[str | None, FormatParam] = None,
 ) -> TimelinePageOut | Response:
-    filters = _filters(slug, None, None, None, type, date_from, date_to, order)
+    filters = timeline_filters(
+        item=slug, type=type, date_from=date_from, date_to=date_to, order=order
+    )
     page = await service.list_events(session, filters, limit=limit, cursor=cursor)
     return _respond(page, request, format)
 
@@ -106,17 +106,10 @@ async def item_timeline(
 async def changes_feed(
     session: SessionDep,
     request: Request,
-    item: Annotated[str | None, Query(description="Item slug; its children are included.")] = None,
-    kind: ItemKind | None = None,
-    theme: Theme | None = None,
-    institution: str | None = None,
-    type: EventType | None = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    filters: Filters,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    filters = _filters(item, kind, theme, institution, type, date_from, date_to, "desc")
-    page = await service.list_events(session, filters, limit=limit)
+    page = await service.list_events(session, replace(filters, newest_first=True), limit=limit)
     body = atom_feed(
         page.events,
         base_url=str(request.base_url),
