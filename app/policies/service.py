@@ -98,7 +98,9 @@ async def list_items(
     return ItemPage(items=summaries, next_cursor=encode_cursor(page[-1].id) if more else None)  # type: ignore[arg-type]
 
 
-async def summarize(session: AsyncSession, items: list[PolicyItem]) -> list[ItemSummary]:
+async def summarize(
+    session: AsyncSession, items: list[PolicyItem], titles: dict[str, str] | None = None
+) -> list[ItemSummary]:
     """Summaries for a page of items, with their sets fetched in one query each."""
     ids = [i.id for i in items]
     themes: dict[int, list[str]] = defaultdict(list)
@@ -121,7 +123,8 @@ async def summarize(session: AsyncSession, items: list[PolicyItem]) -> list[Item
             )
         ).all()
     )
-    titles = await document_titles(session)
+    if titles is None:
+        titles = await document_titles(session)
     return [
         ItemSummary(
             slug=i.slug,
@@ -172,7 +175,7 @@ async def item_detail(
     session: AsyncSession, item: PolicyItem, *, show_pending: bool = False
 ) -> ItemDetail:
     titles = await document_titles(session)
-    (summary,) = await summarize(session, [item])
+    (summary,) = await summarize(session, [item], titles)
     visible = [ReviewState.APPROVED.value, ReviewState.REJECTED.value]
     if show_pending:
         visible.append(ReviewState.PENDING.value)

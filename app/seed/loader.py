@@ -36,6 +36,7 @@ from app.tracking.models import ReviewState, StatusUpdate
 from app.tracking.service import refresh_current_status
 
 SEED_AUTHOR = "Nigran seed (report baseline)"
+TIMELINE_FIELDS = ("event_date", "date_precision", "type", "description", "sources", "position")
 
 
 @dataclass
@@ -161,9 +162,7 @@ class _Loader:
                 .order_by(TimelineEvent.position)
             )
         )
-        if [
-            {k: getattr(e, k) for k in w} for e, w in zip(have, wanted, strict=False)
-        ] == wanted and len(have) == len(wanted):
+        if [{key: getattr(event, key) for key in TIMELINE_FIELDS} for event in have] == wanted:
             return False
         await self.session.execute(
             delete(TimelineEvent).where(
