@@ -4,6 +4,9 @@ from app.accounts.models import Account, ApiKey
 from app.audit.models import AuditEntry
 from app.core.idempotency import IdempotencyRecord
 from app.incidents.models import (
+    IncidentImport,
+    IncidentRecord,
+    IncidentRevision,
     MilitantGroup,
     Observation,
     ObservationMetric,
@@ -29,6 +32,9 @@ __all__ = [
     "Correction",
     "Document",
     "IdempotencyRecord",
+    "IncidentImport",
+    "IncidentRecord",
+    "IncidentRevision",
     "Institution",
     "ItemInstitution",
     "ItemRelation",

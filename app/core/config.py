@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         default=5, description="Public corrections one client address may submit per hour."
     )
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted.")
+    max_import_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        description="Largest CSV `POST /incidents/import` accepts (100,000 ACLED rows are ~40 MB).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to call the API from a browser (JSON list).",

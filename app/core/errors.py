@@ -35,6 +35,11 @@ class NotFound(NigranError):
     title = "Not found"
 
 
+class UnsupportedMediaType(NigranError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
 class Conflict(NigranError):
     status_code = 409
     title = "Conflict"

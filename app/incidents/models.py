@@ -1,12 +1,14 @@
-"""Incident statistics as observations, and the militant groups and places they name."""
+"""Incident statistics: the report's observations, incident records from outside data sets and
+their import runs, and the militant groups and places both name."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.types import JSONValue
+from app.core.time import utcnow
+from app.core.types import AwareDateTime, JSONValue
 
 # Dimensions kept as indexed columns so every filter is a plain equality on both engines.
 DIMENSION_COLUMNS = {
@@ -110,3 +112,81 @@ class Place(SQLModel, table=True):
     parent_slug: str | None = Field(default=None, max_length=120)
     jurisdiction: str | None = Field(default=None, max_length=40)
     note: str | None = None
+
+
+class IncidentImport(SQLModel, table=True):
+    """One run of `nigran import incidents` or `POST /incidents/import`, kept as provenance."""
+
+    __tablename__ = "incident_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=255)
+    checksum: str = Field(max_length=64, index=True)
+    format: str = Field(max_length=20)
+    dataset: str = Field(max_length=60)
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    unmapped: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=Column(JSONValue, nullable=False)
+    )
+    actor: str = Field(max_length=160)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class IncidentRecord(SQLModel, table=True):
+    """One incident from an outside data set (ACLED, or Nigran's own CSV), never an aggregate.
+
+    Region, district and group hold the service's canonical names when the alias tables know the
+    origin's spelling, and the origin's spelling verbatim when they do not (`*_mapped` false).
+    """
+
+    __tablename__ = "incident_record"
+    __table_args__ = (
+        UniqueConstraint("dataset", "origin_id"),
+        Index("ix_incident_record_dataset_date", "dataset", "event_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset: str = Field(max_length=60)
+    origin_id: str = Field(max_length=80)
+    event_date: date = Field(index=True)
+    date_precision: str = Field(default="day", max_length=5)
+    region: str | None = Field(default=None, index=True, max_length=120)
+    region_mapped: bool = False
+    district: str | None = Field(default=None, max_length=120)
+    district_mapped: bool = False
+    location: str | None = Field(default=None, max_length=200)
+    group_name: str | None = Field(default=None, index=True, max_length=200)
+    group_mapped: bool = False
+    actors: list[str] = Field(default_factory=list, sa_column=Column(JSONValue, nullable=False))
+    target: str | None = Field(default=None, max_length=120)
+    event_type: str | None = Field(default=None, max_length=120)
+    tactic: str | None = Field(default=None, max_length=120)
+    killed: int | None = None
+    injured: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    source: str | None = None
+    notes: str | None = None
+    origin_timestamp: int | None = None
+    content_hash: str = Field(max_length=64)
+    import_id: int = Field(foreign_key="incident_import.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class IncidentRevision(SQLModel, table=True):
+    """The values a record held before a revised export replaced them."""
+
+    __tablename__ = "incident_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="incident_record.id", index=True, ondelete="CASCADE")
+    import_id: int = Field(foreign_key="incident_import.id")
+    previous: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONValue, nullable=False)
+    )
+    replaced_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

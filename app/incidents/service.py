@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.pagination import encode_cursor
+from app.incidents.aliases import load_alias_tables
 from app.incidents.models import (
     DIMENSION_COLUMNS,
     MilitantGroup,
@@ -25,7 +26,6 @@ from app.incidents.schemas import (
 )
 from app.policies.schemas import Citation, citations
 from app.policies.service import document_titles
-from app.seed.files import normalise_name
 
 
 @dataclass(frozen=True)
@@ -41,25 +41,12 @@ class ObservationFilters:
     dimensions: tuple[tuple[str, str], ...] = ()
 
 
-async def _alias_map(
-    session: AsyncSession, model: type[MilitantGroup] | type[Place]
-) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for row in await session.scalars(select(model)):
-        for name in (row.name, *row.aliases):
-            names.setdefault(normalise_name(name), row.name)
-    return names
-
-
 async def canonical_name(session: AsyncSession, dimension: str, value: str) -> str:
     """The stored spelling of a group, region or district ('KPK' -> 'Khyber Pakhtunkhwa')."""
-    model = {"group": MilitantGroup, "region": Place, "district": Place}.get(dimension)
-    if model is None:
-        return value
-    return (await _alias_map(session, model)).get(normalise_name(value), value)
+    return (await load_alias_tables(session)).canonical(dimension, value)
 
 
-def _table_label(value: str) -> str:
+def table_label(value: str) -> str:
     """Accept 'Table 4', 'table 4', '4' and 'Table 04' alike."""
     digits = "".join(ch for ch in value if ch.isdigit())
     return f"Table {int(digits)}" if digits else value
@@ -72,7 +59,7 @@ async def list_observations(
     if after is not None:
         query = query.where(Observation.id > after)
     if filters.table:
-        query = query.where(Observation.table_label == _table_label(filters.table))
+        query = query.where(Observation.table_label == table_label(filters.table))
     if filters.statistics:
         query = query.where(Observation.statistics_id == filters.statistics)
     if filters.section:

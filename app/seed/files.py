@@ -4,7 +4,6 @@ Nothing is loaded unless the whole data set is valid; each problem names the fil
 and the field, so an editor can fix it without reading code.
 """
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from app.core.names import normalise_name
 from app.seed.schema import (
     DocumentRecord,
     GroupRecord,
@@ -146,11 +146,6 @@ def read_dataset(root: Path) -> DataSet:
 def _duplicates(values: Iterable[str]) -> set[str]:
     seen: set[str] = set()
     return {v for v in values if v in seen or seen.add(v)}  # type: ignore[func-returns-value]
-
-
-def normalise_name(name: str) -> str:
-    """Fold case, punctuation and spacing so 'D.I. Khan' and 'DI Khan' compare equal."""
-    return re.sub(r"[^a-z0-9]+", "", name.lower())
 
 
 def cross_check(data: DataSet) -> list[Problem]:
