@@ -15,8 +15,10 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 data_cli = typer.Typer(help="The policy_data/ files.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+import_cli = typer.Typer(help="Import outside data.", no_args_is_help=True)
 cli.add_typer(data_cli, name="data")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(import_cli, name="import")
 
 
 def alembic_config() -> Config:
@@ -120,6 +122,66 @@ def keys_revoke(
 
     asyncio.run(_in_transaction(lambda s: service.revoke_key(s, prefix=prefix)))
     typer.echo(f"revoked {prefix}")
+
+
+@import_cli.command("incidents")
+def import_incidents(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CSV file.")],
+    format: Annotated[
+        str, typer.Option("--format", help="acled, nigran or acled-deletions")
+    ] = "acled",
+    dataset: Annotated[
+        str | None, typer.Option(help="Name of the source set (default: the format's name).")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="Who is importing, for the audit log.")] = "cli",
+) -> None:
+    """Import incident records: the whole file is checked first; one bad row imports nothing."""
+    from app.incidents.imports import ImportFormat, ImportRejected, import_incidents
+
+    try:
+        chosen = ImportFormat(format)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"format must be one of {[f.value for f in ImportFormat]}"
+        ) from exc
+    content = file.read_bytes()
+    rows = max(content.count(b"\n") - 1, 1)
+    with typer.progressbar(length=rows, label=f"importing {file.name}", file=None) as bar:
+        shown = 0
+
+        def progress(done: int) -> None:
+            nonlocal shown
+            bar.update(max(0, min(done, rows) - shown))
+            shown = max(shown, min(done, rows))
+
+        try:
+            report = asyncio.run(
+                _in_transaction(
+                    lambda s: import_incidents(
+                        s,
+                        content,
+                        fmt=chosen,
+                        dataset=dataset,
+                        file_name=file.name,
+                        actor=f"cli:{actor}",
+                        progress=progress,
+                    )
+                )
+            )
+        except ImportRejected as exc:
+            typer.echo(f"\nrefused: {exc.detail}", err=True)
+            for error in exc.extra["errors"][:50]:
+                typer.echo(f"  line {error['line']}: {error['field']}: {error['reason']}", err=True)
+            if len(exc.extra["errors"]) > 50:
+                typer.echo(f"  ... and {len(exc.extra['errors']) - 50} more", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(
+        f"import {report.id} ({report.dataset}): {report.rows} rows, {report.added} added, "
+        f"{report.updated} updated, {report.unchanged} unchanged, {report.deleted} deleted, "
+        f"{report.skipped} skipped"
+    )
+    for kind, names in report.unmapped.items():
+        typer.echo(f"unmapped {kind} ({len(names)}), kept as written: {', '.join(names[:20])}")
 
 
 @cli.command()
