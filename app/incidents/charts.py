@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from xml.sax.saxutils import escape
 
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
@@ -190,8 +191,10 @@ def render_png(trend: TrendOut, markers: Sequence[Marker] = ()) -> bytes:
 def render_svg(trend: TrendOut, markers: Sequence[Marker] = ()) -> bytes:
     figure = _draw(trend, markers)
     buffer = io.StringIO()
-    # No Title in the metadata: matplotlib would add a second <title> beside ours.
-    FigureCanvasSVG(figure).print_svg(buffer, metadata={"Description": describe(trend)})
+    # Text stays text (not glyph paths): searchable, selectable, read out, and smaller.
+    with rc_context({"svg.fonttype": "none"}):
+        # No Title in the metadata: matplotlib would add a second <title> beside ours.
+        FigureCanvasSVG(figure).print_svg(buffer, metadata={"Description": describe(trend)})
     svg = buffer.getvalue()
     # Scale to the container (phones) and lead with a title and description screen readers use.
     svg = re.sub(
