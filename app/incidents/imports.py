@@ -18,7 +18,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from anyio import to_thread
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -28,6 +29,7 @@ from app.incidents.aliases import AliasTables, load_alias_tables
 from app.incidents.models import IncidentImport, IncidentRecord, IncidentRevision
 
 BATCH = 2_000
+_IMPORT_LOCK = 724_002  # arbitrary constant naming the incident import's advisory lock
 Progress = Callable[[int], None]
 
 
@@ -167,7 +169,9 @@ class _RowChecker:
             return None
         return value
 
-    def integer(self, name: str, *, required: bool = False, minimum: int | None = 0) -> int | None:
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = 1_000_000
+    ) -> int | None:
         value = self.text(name, required=required)
         if value is None:
             return None
@@ -176,8 +180,8 @@ class _RowChecker:
         except ValueError:
             self.fail(name, f"{value!r} is not a whole number")
             return None
-        if minimum is not None and number < minimum:
-            self.fail(name, f"{number} is below {minimum}")
+        if not minimum <= number <= maximum:
+            self.fail(name, f"{number} is outside {minimum} to {maximum}")
             return None
         return number
 
@@ -201,9 +205,13 @@ class _RowChecker:
             return None
         for pattern in ("%Y-%m-%d", "%d %B %Y", "%d-%B-%Y", "%d %b %Y"):
             try:
-                return datetime.strptime(value, pattern).date()
+                day = datetime.strptime(value, pattern).date()
             except ValueError:
                 continue
+            if not 1900 <= day.year <= 2100:
+                self.fail(name, f"{value!r} is outside the years 1900 to 2100")
+                return None
+            return day
         self.fail(name, f"{value!r} is not a date (YYYY-MM-DD)")
         return None
 
@@ -227,7 +235,7 @@ def _parse_acled(check: _RowChecker, skipped: dict[str, int]) -> _Parsed | None:
     country = check.text("country")
     origin_id = check.text("event_id_cnty", required=True, max_length=80)
     event_date = check.date("event_date")
-    year = check.integer("year")
+    year = check.integer("year", minimum=1900, maximum=2100)
     if year is not None and event_date is not None and year != event_date.year:
         check.fail("year", f"{year} does not match event_date {event_date.isoformat()}")
     precision_code = check.text("time_precision")
@@ -236,11 +244,11 @@ def _parse_acled(check: _RowChecker, skipped: dict[str, int]) -> _Parsed | None:
     killed = check.integer("fatalities", required=True)
     latitude = check.number("latitude", -90, 90)
     longitude = check.number("longitude", -180, 180)
-    timestamp = check.integer("timestamp")
+    timestamp = check.integer("timestamp", maximum=2**62)
     sides = [
         (
             [n for n in (check.text(f"actor{n}"), *_names(check.row.get(f"assoc_actor_{n}"))) if n],
-            _actor_type(check.text(f"inter{n}")),
+            _actor_type(check.text(f"inter{n}", max_length=60)),
         )
         for n in (1, 2)
     ]
@@ -298,7 +306,7 @@ def _parse_nigran(check: _RowChecker, skipped: dict[str, int]) -> _Parsed | None
         longitude=check.number("longitude", -180, 180),
         source=check.text("source", max_length=2000),
         notes=check.text("notes", max_length=10_000),
-        timestamp=check.integer("revised"),
+        timestamp=check.integer("revised", maximum=2**62),
     )
     return None if check.failed else parsed
 
@@ -323,43 +331,56 @@ def _refuse(errors: list[RowError], rows: int) -> ImportRejected:
     )
 
 
+def _rows(
+    reader: "csv.DictReader[str]", errors: list[RowError]
+) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """(first line, row) for each record; a quoted cell may span several lines."""
+    try:
+        while True:
+            line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            if None in row:
+                errors.append(RowError(line, "", "the row has more cells than the header"))
+                continue
+            yield line, row
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, "", f"unreadable CSV: {exc}"))
+
+
+def _header(reader: "csv.DictReader[str]", required: tuple[str, ...]) -> None:
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise _refuse([RowError(1, c, "required column is missing") for c in missing], 0)
+
+
 def parse_rows(
     content: bytes, fmt: ImportFormat, skipped: dict[str, int]
 ) -> tuple[list[_Parsed], int]:
     """Every valid row, or ImportRejected listing every problem in the file."""
     reader = _reader(content)
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
     required = ACLED_REQUIRED if fmt == ImportFormat.ACLED else NIGRAN_REQUIRED
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise _refuse([RowError(1, c, "required column is missing") for c in missing], 0)
+    _header(reader, required)
     parse = _parse_acled if fmt == ImportFormat.ACLED else _parse_nigran
     errors: list[RowError] = []
     parsed: list[_Parsed] = []
     first_line: dict[str, int] = {}
     rows = 0
-    try:
-        for row in reader:
-            rows += 1
-            line = reader.line_num
-            if None in row:
-                errors.append(RowError(line, "", "the row has more cells than the header"))
-                continue
-            item = parse(_RowChecker(line, row, errors), skipped)
-            if item is None:
-                continue
-            if item.origin_id in first_line:
-                errors.append(
-                    RowError(
-                        line, required[0], f"repeats the id of line {first_line[item.origin_id]}"
-                    )
-                )
-                continue
-            first_line[item.origin_id] = line
-            parsed.append(item)
-    except csv.Error as exc:
-        errors.append(RowError(reader.line_num, "", f"unreadable CSV: {exc}"))
+    for line, row in _rows(reader, errors):
+        rows += 1
+        item = parse(_RowChecker(line, row, errors), skipped)
+        if item is None:
+            continue
+        if item.origin_id in first_line:
+            repeat = f"repeats the id of line {first_line[item.origin_id]}"
+            errors.append(RowError(line, required[0], repeat))
+            continue
+        first_line[item.origin_id] = line
+        parsed.append(item)
     if errors:
         raise _refuse(errors, rows)
     if rows == 0:
@@ -453,6 +474,13 @@ def _record_values(parsed: _Parsed, mapper: _Mapper) -> dict[str, Any]:
     return values
 
 
+def _prepare(
+    content: bytes, fmt: ImportFormat, skipped: dict[str, int], mapper: _Mapper
+) -> tuple[list[dict[str, Any]], int]:
+    parsed, rows = parse_rows(content, fmt, skipped)
+    return [_record_values(p, mapper) for p in parsed], rows
+
+
 def _chunks(values: list[Any], size: int = BATCH) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -477,6 +505,14 @@ async def _existing(
         for origin_id, record_id, content_hash, timestamp in rows:
             found[origin_id] = (record_id, content_hash, timestamp)
     return found
+
+
+async def _lock_imports(session: AsyncSession) -> None:
+    """One import at a time: two runs of one file must not both see its ids as new.
+
+    SQLite write transactions are exclusive already; PostgreSQL takes an advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
 
 
 async def _start_run(
@@ -508,9 +544,10 @@ async def import_incidents(
             session, content, dataset=dataset, file_name=file_name, checksum=checksum, actor=actor
         )
     skipped: dict[str, int] = {}
-    parsed, rows = parse_rows(content, fmt, skipped)
     mapper = _Mapper(await load_alias_tables(session))
-    incoming = [_record_values(p, mapper) for p in parsed]
+    # Checking and mapping 100,000 rows is a second of CPU: off the event loop, so other
+    # requests keep being served meanwhile.
+    incoming, rows = await to_thread.run_sync(_prepare, content, fmt, skipped, mapper)
     run = await _start_run(
         session, file_name=file_name, checksum=checksum, fmt=fmt, dataset=dataset, actor=actor
     )
@@ -525,6 +562,7 @@ async def import_incidents(
         actor=actor,
         created_at=run.created_at,
     )
+    await _lock_imports(session)
     existing = await _existing(session, dataset, (v["origin_id"] for v in incoming))
     now = utcnow()
     additions: list[dict[str, Any]] = []
@@ -602,20 +640,24 @@ async def _delete_listed(
     actor: str,
 ) -> ImportReport:
     reader = _reader(content)
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    if "event_id_cnty" not in header:
-        raise _refuse([RowError(1, "event_id_cnty", "required column is missing")], 0)
+    _header(reader, ("event_id_cnty",))
     errors: list[RowError] = []
     ids: list[str] = []
-    for row in reader:
+    rows = 0
+    for line, row in _rows(reader, errors):
+        rows += 1
         value = (row.get("event_id_cnty") or "").strip()
         if not value:
-            errors.append(RowError(reader.line_num, "event_id_cnty", "is required"))
+            errors.append(RowError(line, "event_id_cnty", "is required"))
+        elif len(value) > 80:
+            errors.append(RowError(line, "event_id_cnty", "is longer than 80 characters"))
         else:
             ids.append(value)
+    if not errors and rows == 0:
+        errors.append(RowError(2, "", "the file has a header but no rows"))
     if errors:
-        raise _refuse(errors, len(ids) + len(errors))
+        raise _refuse(errors, rows)
+    await _lock_imports(session)
     unique = list(dict.fromkeys(ids))
     existing = await _existing(session, dataset, unique)
     run = await _start_run(
@@ -649,7 +691,8 @@ async def _delete_listed(
 async def _finish(session: AsyncSession, run: IncidentImport, report: ImportReport) -> None:
     run.rows, run.added, run.updated = report.rows, report.added, report.updated
     run.unchanged, run.deleted, run.skipped = report.unchanged, report.deleted, report.skipped
-    run.unmapped = report.unmapped
+    run.unmapped, run.not_found = report.unmapped, report.not_found
+    run.skipped_reasons = report.skipped_reasons
     await session.flush()
     await audit.append(
         session,
@@ -667,6 +710,7 @@ async def _finish(session: AsyncSession, run: IncidentImport, report: ImportRepo
             "updated": report.updated,
             "unchanged": report.unchanged,
             "deleted": report.deleted,
+            "not_found": report.not_found,
             "skipped": report.skipped,
             "unmapped": sum(len(v) for v in report.unmapped.values()),
         },

@@ -4,7 +4,7 @@ their import runs, and the militant groups and places both name."""
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.time import utcnow
@@ -129,7 +129,11 @@ class IncidentImport(SQLModel, table=True):
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    not_found: int = 0
     skipped: int = 0
+    skipped_reasons: dict[str, int] = Field(
+        default_factory=dict, sa_column=Column(JSONValue, nullable=False)
+    )
     unmapped: dict[str, list[str]] = Field(
         default_factory=dict, sa_column=Column(JSONValue, nullable=False)
     )
@@ -172,7 +176,7 @@ class IncidentRecord(SQLModel, table=True):
     longitude: float | None = None
     source: str | None = None
     notes: str | None = None
-    origin_timestamp: int | None = None
+    origin_timestamp: int | None = Field(default=None, sa_type=BigInteger)
     content_hash: str = Field(max_length=64)
     import_id: int = Field(foreign_key="incident_import.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

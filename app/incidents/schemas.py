@@ -189,9 +189,9 @@ class ImportOut(BaseModel):
     updated: int
     unchanged: int
     deleted: int
-    not_found: int = 0
+    not_found: int
     skipped: int
-    skipped_reasons: dict[str, int] = {}
+    skipped_reasons: dict[str, int]
     unmapped: dict[str, list[str]]
     actor: str
     created_at: datetime | None

@@ -62,6 +62,7 @@ class SeriesLinkOut(BaseModel):
     statistics: str | None
     rationale: str
     stats_url: str
+    trend_url: str
 
 
 class ItemSummary(BaseModel):

@@ -242,4 +242,5 @@ def _link(link: SeriesLink) -> SeriesLinkOut:
         statistics=link.statistics_id,
         rationale=link.rationale,
         stats_url=f"/api/v1/stats?{urlencode(query)}",
+        trend_url=f"/api/v1/trends?{urlencode(query)}",
     )
