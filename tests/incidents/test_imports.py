@@ -586,3 +586,37 @@ async def test_the_cli_imports_a_file_and_refuses_a_bad_one(
     assert refused.returncode == 1
     assert f"line {line_of(137)}: event_date:" in refused.stderr
     assert await snapshot(seeded_db) == before
+
+
+async def test_item_trends_from_records_compare_equal_windows_around_a_key_date(
+    client: AsyncClient, reviewer: dict[str, str]
+) -> None:
+    spread = generate(2000, seed=5, years=(2019, 2020, 2021, 2022, 2023))
+    await imported(client, spread.csv(), reviewer)
+
+    response = await client.get(
+        "/api/v1/items/pak-afghan-taliban-engagement/trends",
+        params={"source": "records", "window": "12"},
+    )
+
+    assert response.status_code == 200, response.text
+    links = {(lk["metric"], tuple(lk["dimensions"].items())): lk for lk in response.json()["links"]}
+    kp = links[("attacks", (("region", "Khyber Pakhtunkhwa"),))]
+    [comparison] = [c for c in kp["comparisons"] if c["alignment"] == "month"]
+    assert (comparison["before"]["start"], comparison["after"]["end"]) == (
+        "2020-08-01",
+        "2022-07-31",
+    )
+
+    def kp_attacks(start: str, end: str) -> int:
+        return sum(
+            1
+            for r in spread.rows
+            if r["admin1"] in ("Khyber Pakhtunkhwa", "KPK") and start <= str(r["event_date"]) <= end
+        )
+
+    assert comparison["before"]["value"] == kp_attacks("2020-08-01", "2021-07-31")
+    assert comparison["after"]["value"] == kp_attacks("2021-08-01", "2022-07-31")
+    assert comparison["change"] == comparison["after"]["value"] - comparison["before"]["value"]
+    assert links[("killed", ())]["unavailable"] is None
+    assert kp["trend_url"].startswith("/api/v1/trends?") and "source=records" in kp["trend_url"]
