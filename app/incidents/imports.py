@@ -9,9 +9,9 @@ name they do not know is kept as written and reported as unmapped, never dropped
 """
 
 import csv
+import functools
 import hashlib
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,6 +29,7 @@ from app.incidents.aliases import AliasTables, load_alias_tables
 from app.incidents.models import IncidentImport, IncidentRecord, IncidentRevision
 
 BATCH = 2_000
+WHOLE_DATASET_READ = 5_000
 _IMPORT_LOCK = 724_002  # arbitrary constant naming the incident import's advisory lock
 Progress = Callable[[int], None]
 
@@ -203,11 +204,15 @@ class _RowChecker:
         value = self.text(name, required=True)
         if value is None:
             return None
-        for pattern in ("%Y-%m-%d", "%d %B %Y", "%d-%B-%Y", "%d %b %Y"):
+        day = _iso_date(value)
+        for pattern in ("%d %B %Y", "%d-%B-%Y", "%d %b %Y"):
+            if day is not None:
+                break
             try:
                 day = datetime.strptime(value, pattern).date()
             except ValueError:
                 continue
+        if day is not None:
             if not 1900 <= day.year <= 2100:
                 self.fail(name, f"{value!r} is outside the years 1900 to 2100")
                 return None
@@ -220,9 +225,21 @@ class _RowChecker:
         self.errors.append(RowError(self.line, name, reason))
 
 
+def _iso_date(value: str) -> date | None:
+    """YYYY-MM-DD, the usual form, parsed without strptime's cost."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _names(value: str | None) -> list[str]:
     """ACLED packs several associated actors into one cell, separated by semicolons."""
-    return [n.strip() for n in (value or "").split(";") if n.strip()]
+    if not value:
+        return []
+    return [n for n in (part.strip() for part in value.split(";")) if n]
 
 
 def _actor_type(value: str | None) -> str | None:
@@ -392,13 +409,15 @@ class _Mapper:
     """Maps the origin's names to the service's own and remembers what it could not map."""
 
     def __init__(self, aliases: AliasTables):
-        self.aliases = aliases
+        # An export repeats a few hundred names thousands of times: look each up once.
+        self._place = functools.cache(aliases.place)
+        self._group = functools.cache(aliases.group)
         self.unmapped: dict[str, set[str]] = {"region": set(), "district": set(), "group": set()}
 
     def place(self, kind: str, name: str | None) -> tuple[str | None, bool]:
         if name is None:
             return None, False
-        found = self.aliases.place(name)
+        found = self._place(name)
         if found is None:
             self.unmapped[kind].add(name)
         return found or name, found is not None
@@ -407,13 +426,13 @@ class _Mapper:
         if not parsed.sides:
             if parsed.group is None:
                 return None, False, parsed.target
-            found = self.aliases.group(parsed.group)
+            found = self._group(parsed.group)
             if found is None:
                 self.unmapped["group"].add(parsed.group)
             return found or parsed.group, found is not None, parsed.target
         for index, (names, _) in enumerate(parsed.sides):
             for name in names:
-                found = self.aliases.group(name)
+                found = self._group(name)
                 if found:
                     return found, True, parsed.target or self._other_side(parsed, index)
         armed = [
@@ -439,8 +458,8 @@ class _Mapper:
 
 
 def _content_hash(values: dict[str, Any]) -> str:
-    payload = json.dumps([values[f] for f in CONTENT_FIELDS], default=str, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
+    """A fingerprint of what a record says; repr of dates, numbers, strings and lists is stable."""
+    return hashlib.sha256(repr([values[f] for f in CONTENT_FIELDS]).encode()).hexdigest()
 
 
 def _record_values(parsed: _Parsed, mapper: _Mapper) -> dict[str, Any]:
@@ -489,22 +508,36 @@ def _chunks(values: list[Any], size: int = BATCH) -> Iterator[list[Any]]:
 async def _existing(
     session: AsyncSession, dataset: str, origin_ids: Iterable[str]
 ) -> dict[str, tuple[int, str, int | None]]:
-    found: dict[str, tuple[int, str, int | None]] = {}
+    """What the data set already holds for these ids: (record id, content hash, timestamp).
+
+    A large file reads the data set in one pass instead of thousands of IN lookups: right after
+    a big insert PostgreSQL's statistics still describe an empty table, and its plan for the
+    lookups becomes a sequential scan per batch (minutes for 100,000 rows)."""
+    wanted = list(dict.fromkeys(origin_ids))
     columns = (
         IncidentRecord.origin_id,
         IncidentRecord.id,
         IncidentRecord.content_hash,
         IncidentRecord.origin_timestamp,
     )
-    for chunk in _chunks(list(origin_ids)):
-        rows = await session.execute(
-            select(*columns).where(
-                IncidentRecord.dataset == dataset, IncidentRecord.origin_id.in_(chunk)
-            )
-        )
-        for origin_id, record_id, content_hash, timestamp in rows:
+    base = select(*columns).where(IncidentRecord.dataset == dataset)
+    if len(wanted) > WHOLE_DATASET_READ:
+        keep = set(wanted)
+        rows = await session.execute(base)
+        return {o: (i, h, t) for o, i, h, t in rows if o in keep}
+    found: dict[str, tuple[int, str, int | None]] = {}
+    for chunk in _chunks(wanted):
+        for origin_id, record_id, content_hash, timestamp in await session.execute(
+            base.where(IncidentRecord.origin_id.in_(chunk))
+        ):
             found[origin_id] = (record_id, content_hash, timestamp)
     return found
+
+
+async def _refresh_statistics(session: AsyncSession, added: int) -> None:
+    """After a large insert, let PostgreSQL's planner know the table grew (trends read it)."""
+    if added >= WHOLE_DATASET_READ and session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("ANALYZE incident_record"))
 
 
 async def _lock_imports(session: AsyncSession) -> None:
@@ -585,11 +618,13 @@ async def import_incidents(
             revisions[known[0]] = values
     done = report.unchanged
     for chunk in _chunks(additions):
-        await session.execute(insert(IncidentRecord), chunk)
+        # Core executemany, not the ORM's bulk insert: a third of the time for 100,000 rows.
+        await session.execute(insert(IncidentRecord.__table__), chunk)  # type: ignore[arg-type]
         done += len(chunk)
         if progress:
             progress(done)
     await _revise(session, revisions, run.id, now)  # type: ignore[arg-type]
+    await _refresh_statistics(session, len(additions) + len(revisions))
     report.added, report.updated = len(additions), len(revisions)
     report.skipped = sum(skipped.values())
     report.unmapped = mapper.report()
