@@ -38,6 +38,7 @@ check-data: $(STAMP)
 
 bench: $(STAMP) postgres
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.imports
 
 ## Start the local PostgreSQL cluster if this machine has one and it is down
 postgres:
