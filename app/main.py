@@ -1,7 +1,12 @@
 """The ASGI application: routers mounted under /api/v1, one error handler, request limits."""
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from httpx import ASGITransport, AsyncClient
 
 from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
@@ -11,11 +16,25 @@ from app.core.limits import BodySizeLimit
 from app.incidents.router import router as incidents_router
 from app.policies.router import router as policies_router
 from app.reports.router import router as reports_router
+from app.search.router import router as search_router
 from app.system.router import router as system_router
 from app.timeline.router import router as timeline_router
 from app.tracking.router import router as tracking_router
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger("nigran")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Answer one search in-process before serving: FastAPI builds its routes and the search
+    service its vocabulary on first use, which would otherwise land on the first visitor."""
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://warm-up") as c:
+            await c.get(f"{API_PREFIX}/search", params={"q": "national action plan"})
+    except Exception as exc:  # a missing or unmigrated database must not stop the server
+        log.warning("warm-up skipped: %s", exc)
+    yield
 
 
 def create_app() -> FastAPI:
@@ -24,6 +43,7 @@ def create_app() -> FastAPI:
         title="Nigran",
         summary="Tracking Pakistan's counter-terrorism and counter-extremism policy.",
         version="0.1.0",
+        lifespan=lifespan,
     )
     install_error_handlers(app)
     for router in (
@@ -33,6 +53,7 @@ def create_app() -> FastAPI:
         timeline_router,
         reports_router,
         incidents_router,
+        search_router,
         audit_router,
         accounts_router,
     ):

@@ -23,6 +23,12 @@ from app.policies.models import (
     SeriesLink,
     TimelineEvent,
 )
+from app.search.models import (
+    ENGINE_MANAGED_COLUMNS,
+    ENGINE_MANAGED_INDEXES,
+    ENGINE_MANAGED_TABLES,
+    SearchEntry,
+)
 from app.tracking.models import Correction, StatusUpdate
 
 __all__ = [
@@ -44,8 +50,21 @@ __all__ = [
     "ObservationMetric",
     "Place",
     "PolicyItem",
+    "SearchEntry",
     "SeriesLink",
     "StatisticsTable",
     "StatusUpdate",
     "TimelineEvent",
 ]
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """Leave the engines' own search structures (FTS5 tables, the tsvector column) to the
+    migration that builds them: the models do not describe them."""
+    if type_ == "table":
+        return not (name or "").startswith(ENGINE_MANAGED_TABLES)
+    if type_ == "column":
+        return (obj.table.name, name) not in ENGINE_MANAGED_COLUMNS
+    if type_ == "index":
+        return name not in ENGINE_MANAGED_INDEXES
+    return True

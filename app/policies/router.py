@@ -16,6 +16,7 @@ from app.policies.models import PolicyItem
 from app.policies.schemas import ItemDetail, ItemPage
 from app.policies.vocabulary import ItemKind, Jurisdiction, Theme
 from app.policies.writes import etag, parse_if_match
+from app.search import service as search
 from app.tracking.status import Status
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -44,7 +45,8 @@ async def list_items(
     parent: Annotated[str | None, Query(description="Slug of the parent item.")] = None,
     jurisdiction: Jurisdiction | None = None,
     q: Annotated[
-        str | None, Query(min_length=2, max_length=200, description="Text search.")
+        str | None,
+        Query(min_length=2, max_length=200, description="Words to search for, best match first."),
     ] = None,
 ) -> ItemPage:
     filters = service.ItemFilters(
@@ -54,9 +56,12 @@ async def list_items(
         institution=institution,
         parent=parent,
         jurisdiction=jurisdiction,
-        q=q,
     )
-    page = await service.list_items(session, filters, limit=limit, after=decode_cursor(cursor))
+    # With q, the order is the search's: the same ranking as GET /search?type=item.
+    ranked = await search.ranked_keys(session, q, "item") if q else None
+    page = await service.list_items(
+        session, filters, limit=limit, after=decode_cursor(cursor), ranked=ranked
+    )
     if wants_csv(request, format):
         rows = [i.model_dump(mode="json", exclude={"version"}) for i in page.items]
         return csv_response(rows, filename="nigran-items", next_cursor=page.next_cursor)

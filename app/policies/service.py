@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -41,7 +41,6 @@ class ItemFilters:
     institution: str | None = None
     parent: str | None = None
     jurisdiction: str | None = None
-    q: str | None = None
 
 
 async def document_titles(session: AsyncSession) -> dict[str, str]:
@@ -56,10 +55,20 @@ async def get_item(session: AsyncSession, slug: str) -> PolicyItem:
 
 
 async def list_items(
-    session: AsyncSession, filters: ItemFilters, *, limit: int, after: int | None = None
+    session: AsyncSession,
+    filters: ItemFilters,
+    *,
+    limit: int,
+    after: int | None = None,
+    ranked: list[str] | None = None,
 ) -> ItemPage:
-    query = select(PolicyItem).order_by(PolicyItem.id).limit(limit + 1)
-    if after is not None:
+    """Items by id, or, with `ranked` (slugs, best first, from search), in that order; the
+    cursor is then a position in the ranking."""
+    if ranked is not None:
+        query = select(PolicyItem).where(PolicyItem.slug.in_(ranked))
+    else:
+        query = select(PolicyItem).order_by(PolicyItem.id).limit(limit + 1)
+    if after is not None and ranked is None:
         query = query.where(PolicyItem.id > after)
     if filters.kind:
         query = query.where(PolicyItem.kind == filters.kind)
@@ -83,16 +92,14 @@ async def list_items(
     if filters.parent:
         parent = await get_item(session, filters.parent)
         query = query.where(PolicyItem.parent_id == parent.id)
-    if filters.q:
-        needle = f"%{filters.q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(PolicyItem.title).like(needle),
-                func.lower(PolicyItem.summary).like(needle),
-                func.lower(PolicyItem.slug).like(needle),
-            )
-        )
     rows = list(await session.scalars(query))
+    if ranked is not None:
+        position = {slug: i for i, slug in enumerate(ranked)}
+        rows.sort(key=lambda item: position[item.slug])
+        start = after or 0
+        page, more = rows[start : start + limit], len(rows) > start + limit
+        summaries = await summarize(session, page)
+        return ItemPage(items=summaries, next_cursor=encode_cursor(start + limit) if more else None)
     page, more = rows[:limit], len(rows) > limit
     summaries = await summarize(session, page)
     return ItemPage(items=summaries, next_cursor=encode_cursor(page[-1].id) if more else None)  # type: ignore[arg-type]

@@ -46,6 +46,8 @@ def test_models_and_migrations_agree(templates: Templates, engine_name: str) -> 
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from app.models import include_in_autogenerate
+
     url = asyncio.run(templates.copy(engine_name, templates.template(engine_name, "empty")))
 
     async def diff() -> list:
@@ -54,7 +56,14 @@ def test_models_and_migrations_agree(templates: Templates, engine_name: str) -> 
             async with engine.connect() as conn:
                 return await conn.run_sync(
                     lambda c: compare_metadata(
-                        MigrationContext.configure(c, opts={"compare_type": True}), metadata
+                        MigrationContext.configure(
+                            c,
+                            opts={
+                                "compare_type": True,
+                                "include_object": include_in_autogenerate,
+                            },
+                        ),
+                        metadata,
                     )
                 )
         finally:
