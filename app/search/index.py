@@ -13,6 +13,7 @@ once, so both engines see the same words.
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session
@@ -58,6 +59,14 @@ def _item_entries(session: Session, items: list[PolicyItem]) -> list[dict[str, A
         .order_by(StatusUpdate.id)
     ):
         notes[item_id].append(note)
+    # An institution tracked by an item is searched as that item, under all its names.
+    tracked: dict[str, list[str]] = defaultdict(list)
+    for name, aliases, slug in session.execute(
+        select(Institution.name, Institution.aliases, Institution.item_slug).where(
+            Institution.item_slug.in_([i.slug for i in items])
+        )
+    ):
+        tracked[slug] += [name, *aliases]
     entries = []
     for item in items:
         number = f"point {item.number} clause {item.number}" if item.number else ""
@@ -68,7 +77,9 @@ def _item_entries(session: Session, items: list[PolicyItem]) -> list[dict[str, A
                 "item_slug": item.slug,
                 "title": item.title,
                 "url": f"{API}/items/{item.slug}",
-                "names": _join(item.title, item.short_title, *item.aliases, number),
+                "names": _join(
+                    item.title, item.short_title, *item.aliases, *tracked[item.slug], number
+                ),
                 "tags": _join(
                     _label(item.kind),
                     *themes[item.id],
@@ -126,15 +137,14 @@ def _entity_entries(session: Session) -> list[dict[str, Any]]:
                 "body": _join(group.summary),
             }
         )
-    for inst in session.scalars(select(Institution).order_by(Institution.id)):
+    untracked = select(Institution).where(Institution.item_slug.is_(None))
+    for inst in session.scalars(untracked.order_by(Institution.id)):
         entries.append(
             {
                 "type": "institution",
                 "key": inst.slug,
                 "title": inst.name,
-                "url": f"{API}/items/{inst.item_slug}"
-                if inst.item_slug
-                else f"{API}/items?institution={inst.name}",
+                "url": f"{API}/items?{urlencode({'institution': inst.name})}",
                 "names": _join(inst.name, *inst.aliases),
                 "tags": "",
                 "body": _join(inst.note),

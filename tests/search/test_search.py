@@ -1,7 +1,9 @@
 """Search over the real data set on both engines: ranking, people's words, bad input, upkeep."""
 
 import asyncio
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from httpx import AsyncClient
@@ -11,8 +13,9 @@ from app.accounts.models import Role
 from app.accounts.service import create_key
 from app.core.db import make_engine, session_factory
 from app.search import service
+from app.seed.service import seed_database
 from tests.conftest import Database
-from tests.databases import Templates, drop_copy
+from tests.databases import FIXTURE_DATA, Templates, drop_copy
 
 EVIDENCE = [
     {"url": "https://example.org/gazette", "title": "Gazette notice", "published": "2025-02-01"}
@@ -324,3 +327,22 @@ def test_both_engines_put_the_same_records_on_top(
         assert lite[q] and pg[q], q
         assert lite[q][0] in pg[q] and pg[q][0] in lite[q], (q, lite[q], pg[q])
         assert len(set(lite[q]) & set(pg[q])) >= 2, (q, lite[q], pg[q])
+
+
+async def test_reseeding_changed_data_replaces_the_index(
+    empty_db: Database, tmp_path: Path
+) -> None:
+    root = tmp_path / "policy_data"
+    shutil.copytree(FIXTURE_DATA, root)
+    await seed_database(root, empty_db.engine)
+
+    async def titles(q: str) -> dict[str, str]:
+        async with empty_db.session() as session:
+            return {r.id: r.title for r in (await service.search(session, q)).results}
+
+    assert (await titles("Test national plan"))["test-plan"] == "Test national plan"
+    items = root / "items" / "items.yaml"
+    items.write_text(items.read_text().replace("Test national plan", "Frobnicated national plan"))
+    await seed_database(root, empty_db.engine)
+    assert (await titles("Frobnicated"))["test-plan"] == "Frobnicated national plan"
+    assert (await titles("national plan")).get("test-plan") == "Frobnicated national plan"
