@@ -135,6 +135,26 @@ async def list_places(session: SessionDep) -> list[PlaceOut]:
     return await service.list_places(session)
 
 
+@router.get(
+    "/groups/{slug}",
+    response_model=GroupOut,
+    summary="One militant group, by slug or any of its names",
+    responses={404: {"description": "No such group."}},
+)
+async def get_group(slug: str, session: SessionDep) -> GroupOut:
+    return await service.get_group(session, slug)
+
+
+@router.get(
+    "/places/{slug}",
+    response_model=PlaceOut,
+    summary="One place, by slug or any of its names",
+    responses={404: {"description": "No such place."}},
+)
+async def get_place(slug: str, session: SessionDep) -> PlaceOut:
+    return await service.get_place(session, slug)
+
+
 # --- trends ---------------------------------------------------------------------------------
 
 TREND_SPLIT_HELP = "A period (year, quarter, month), a split (region, district, group, target), or one of each: year,region."

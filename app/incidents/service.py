@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import NotFound
 from app.core.pagination import encode_cursor
 from app.incidents.aliases import load_alias_tables
 from app.incidents.models import (
@@ -146,22 +147,47 @@ async def list_tables(session: AsyncSession) -> list[StatisticsTableOut]:
     ]
 
 
+def _group_out(group: MilitantGroup, titles: dict[str, str]) -> GroupOut:
+    return GroupOut(
+        **group.model_dump(exclude={"id", "parent_slug", "sources"}),
+        parent=group.parent_slug,
+        sources=citations(group.sources, titles),
+    )
+
+
 async def list_groups(session: AsyncSession) -> list[GroupOut]:
     titles = await document_titles(session)
     groups = await session.scalars(select(MilitantGroup).order_by(MilitantGroup.id))
-    return [
-        GroupOut(
-            **g.model_dump(exclude={"id", "parent_slug", "sources"}),
-            parent=g.parent_slug,
-            sources=citations(g.sources, titles),
-        )
-        for g in groups
-    ]
+    return [_group_out(g, titles) for g in groups]
+
+
+async def get_group(session: AsyncSession, slug: str) -> GroupOut:
+    """One group by its slug or any of its names ('ISKP', 'Daesh')."""
+    group = await session.scalar(select(MilitantGroup).where(MilitantGroup.slug == slug))
+    if group is None:
+        name = (await load_alias_tables(session)).group(slug)
+        group = await session.scalar(select(MilitantGroup).where(MilitantGroup.name == name))
+    if group is None:
+        raise NotFound(f"no militant group {slug!r}")
+    return _group_out(group, await document_titles(session))
+
+
+def _place_out(place: Place) -> PlaceOut:
+    return PlaceOut(
+        **place.model_dump(exclude={"id", "parent_slug", "note"}), parent=place.parent_slug
+    )
 
 
 async def list_places(session: AsyncSession) -> list[PlaceOut]:
-    places = await session.scalars(select(Place).order_by(Place.id))
-    return [
-        PlaceOut(**p.model_dump(exclude={"id", "parent_slug", "note"}), parent=p.parent_slug)
-        for p in places
-    ]
+    return [_place_out(p) for p in await session.scalars(select(Place).order_by(Place.id))]
+
+
+async def get_place(session: AsyncSession, slug: str) -> PlaceOut:
+    """One place by its slug or any of its names ('KPK', 'DI Khan')."""
+    place = await session.scalar(select(Place).where(Place.slug == slug))
+    if place is None:
+        name = (await load_alias_tables(session)).place(slug)
+        place = await session.scalar(select(Place).where(Place.name == name))
+    if place is None:
+        raise NotFound(f"no place {slug!r}")
+    return _place_out(place)

@@ -67,3 +67,15 @@ async def test_statistics_sets_cover_tables_1_to_15(client: AsyncClient) -> None
     labels = {t["table"] for t in tables if t["table"]}
     assert labels == {f"Table {n}" for n in range(1, 16)}
     assert all(t["observations"] > 0 for t in tables)
+
+
+async def test_one_group_or_place_by_slug_or_alias(client: AsyncClient) -> None:
+    by_slug = await client.get("/api/v1/groups/is-k")
+    assert by_slug.status_code == 200 and by_slug.json()["name"] == "IS-K"
+    assert (await client.get("/api/v1/groups/ISKP")).json() == by_slug.json()
+    place = await client.get("/api/v1/places/KPK")
+    assert place.status_code == 200 and place.json()["name"] == "Khyber Pakhtunkhwa"
+    for missing in ("/api/v1/groups/no-such-group", "/api/v1/places/atlantis"):
+        response = await client.get(missing)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/problem+json")

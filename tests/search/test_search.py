@@ -159,6 +159,12 @@ async def test_bad_queries_get_a_clear_422(client: AsyncClient, q: str) -> None:
     assert response.json()["detail"]
 
 
+@pytest.mark.parametrize("q", ["Taliban", "Khyber", "Table 4", "Ministry of Interior", "NACTA"])
+async def test_every_result_url_answers(client: AsyncClient, q: str) -> None:
+    for result in (await _search(client, q, limit=20))["results"]:
+        assert (await client.get(result["url"])).status_code == 200, result["url"]
+
+
 async def test_type_filter_and_unknown_types(client: AsyncClient) -> None:
     groups = await _search(client, "Taliban", type="group")
     assert groups["results"] and all(r["type"] == "group" for r in groups["results"])
