@@ -12,6 +12,7 @@ once, so both engines see the same words.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,6 +33,30 @@ PENDING_ITEMS = "search_items_to_index"
 def _join(*parts: Any) -> str:
     """One field's text, a line per part (names are compared line by line)."""
     return strip_diacritics("\n".join(str(p) for p in parts if p))
+
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def _written(day: date, precision: str) -> str:
+    if precision == "year":
+        return str(day.year)
+    if precision == "month":
+        return f"{MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def _label(value: str) -> str:
@@ -59,6 +84,13 @@ def _item_entries(session: Session, items: list[PolicyItem]) -> list[dict[str, A
         .order_by(StatusUpdate.id)
     ):
         notes[item_id].append(note)
+    # A recommendation is found by its section's words too ("the section on the TTP threat").
+    parent_ids = {i.parent_id for i in items if i.parent_id}
+    parents = dict(
+        session.execute(
+            select(PolicyItem.id, PolicyItem.title).where(PolicyItem.id.in_(parent_ids))
+        ).all()
+    )
     # An institution tracked by an item is searched as that item, under all its names.
     tracked: dict[str, list[str]] = defaultdict(list)
     for name, aliases, slug in session.execute(
@@ -84,7 +116,8 @@ def _item_entries(session: Session, items: list[PolicyItem]) -> list[dict[str, A
                     _label(item.kind),
                     *themes[item.id],
                     *institutions[item.id],
-                    item.slug,  # type: ignore[index]
+                    item.slug,
+                    parents.get(item.parent_id),  # type: ignore[arg-type]
                 ),
                 "body": _join(item.summary, *notes[item.id]),  # type: ignore[index]
             }
@@ -111,13 +144,14 @@ def _event_entries(session: Session, items: list[PolicyItem]) -> list[dict[str, 
                 "type": "event",
                 "key": str(ev.id),
                 "item_slug": item.slug,
-                "title": f"{name}: {_label(ev.type)}, {ev.event_date.isoformat()}",
+                "title": f"{name}: {_label(ev.type)}, {_written(ev.event_date, ev.date_precision)}",
                 "url": f"{API}/items/{item.slug}/timeline",
                 # The item's name is context for an event, not its name: an event should not
                 # outrank its item on the item's own title.
                 "names": "",
                 "tags": _join(name, _label(ev.type), ev.event_date.year),
-                "body": _join(ev.description),
+                # The date leads the text, so "when" finds it in the same sentence.
+                "body": _join(f"{_written(ev.event_date, ev.date_precision)}: {ev.description}"),
             }
         )
     return entries

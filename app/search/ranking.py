@@ -56,7 +56,7 @@ class Corpus:
         size = max(len(entries), 1)
         return cls(entries, frequency, {f: max(totals[f] / size, 1.0) for f in FIELDS})
 
-    def _idf(self, term: str) -> float:
+    def idf(self, term: str) -> float:
         n, df = len(self.entries), self.document_frequency.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
@@ -67,7 +67,7 @@ class Corpus:
             if term in counts:
                 length = sum(counts.values())
                 weighted += WEIGHTS[f] * counts[term] / (1 - B + B * length / self.mean_length[f])
-        return self._idf(term) * weighted / (K1 + weighted) if weighted else 0.0
+        return self.idf(term) * weighted / (K1 + weighted) if weighted else 0.0
 
     def bm25f(self, entry_id: int, slots: Sequence[Slot]) -> float:
         """Each slot counts once, by its best-scoring form (madrassa or seminary, not both)."""

@@ -55,7 +55,7 @@ class _Hit:
 
 
 @dataclass
-class _IndexState:
+class IndexState:
     version: tuple[int, int]
     vocabulary: Vocabulary
     known_words: frozenset[str]
@@ -63,11 +63,11 @@ class _IndexState:
 
 
 # Per database (a process may serve several, as the tests do), the few most recent.
-_states: dict[str, _IndexState] = {}
+_states: dict[str, IndexState] = {}
 STATES_KEPT = 4
 
 
-async def _index_state(session: AsyncSession) -> _IndexState:
+async def index_state(session: AsyncSession) -> IndexState:
     """The query vocabulary, the index's words and its statistics, rebuilt when it changes.
 
     Upkeep replaces entries (new ids), so the newest id and the count change with every write."""
@@ -93,7 +93,7 @@ async def _index_state(session: AsyncSession) -> _IndexState:
             )
         ]
         known = frozenset(w for row in rows for text in row[1:] for w in words(text))
-        state = _IndexState(version, build_vocabulary(name_sets), known, Corpus.build(rows))
+        state = IndexState(version, build_vocabulary(name_sets), known, Corpus.build(rows))
         _states.pop(database, None)
         _states[database] = state
         while len(_states) > STATES_KEPT:
@@ -190,7 +190,7 @@ async def search(
     limit: int = 10,
     offset: int = 0,
 ) -> SearchPage:
-    state = await _index_state(session)
+    state = await index_state(session)
     parsed = parse(q, state.vocabulary)
     hits, facets = await _engine_hits(session, parsed.slots, True, types)
     notes: list[str] = []

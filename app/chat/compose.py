@@ -1,0 +1,527 @@
+"""Composing an answer: pick the way to look the fact up by the kind of question, then say it.
+
+Counts and "which had the most" come from the statistics (app.chat.facts); status, history,
+"who" and "when" from the items and their records (app.chat.passages, the items' own fields);
+progress from the summary service. Every answer names its sources; when nothing fits, the
+answer says so, states no number, and says what can be asked.
+"""
+
+import re
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat.engine import Answer
+from app.chat.facts import Facts, Match, best_facts, load_facts, named_entities, previous_period
+from app.chat.passages import MONTH_NAMES, Passage, best_passages
+from app.chat.question import Period, Question, read
+from app.chat.schemas import ChatCitation
+from app.core.errors import InvalidInput
+from app.incidents.models import DIMENSION_COLUMNS
+from app.policies.models import ItemInstitution, PolicyItem
+from app.policies.service import get_item
+from app.reports import service as reports
+from app.search import service as search
+
+UNANSWERED = (
+    "I don't have that in the tracker's data. I can answer questions about terrorist attacks, "
+    "deaths and injuries by year, region, district, group or target; about the status, history "
+    "and timeline of Pakistan's counter-terrorism plans, laws and institutions; and about what "
+    "the PIPS report recommends."
+)
+MIN_COVERAGE = 0.5
+FACT_COVERAGE = 0.34
+STATUS_WORDS = {
+    "not_started": "not started",
+    "in_progress": "in progress",
+    "partially_implemented": "partially implemented",
+}
+METRIC_NOUNS = {
+    "attacks": ("attack", "attacks"),
+    "killed": ("person killed", "people killed"),
+    "injured": ("person injured", "people injured"),
+    "operations": ("operation", "operations"),
+    "arrests": ("arrest", "arrests"),
+    "clashes": ("clash", "clashes"),
+    "suicide_attacks": ("suicide attack", "suicide attacks"),
+    "foiled_plots": ("foiled plot", "foiled plots"),
+    "incidents": ("incident", "incidents"),
+}
+
+
+def written(day: date, precision: str = "day") -> str:
+    if precision == "year":
+        return str(day.year)
+    if precision == "month":
+        return f"{MONTH_NAMES[day.month - 1]} {day.year}"
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _period_words(start: date, end: date) -> str:
+    if start.month == 1 and start.day == 1 and end == date(start.year, 12, 31):
+        return f"in {start.year}"
+    if start.day == 1 and (start.year, start.month) == (end.year, end.month):
+        return f"in {MONTH_NAMES[start.month - 1]} {start.year}"
+    return f"from {written(start)} to {written(end)}"
+
+
+def _stat_citation(match: Match) -> ChatCitation:
+    obs = match.fact.observation
+    where = obs.table_label or (f"section {obs.section}" if obs.section else obs.statistics_id)
+    url_source = next((s.get("url") for s in obs.sources if s.get("url")), None)
+    source = f"{match.fact.document}, {where}" + (f" ({url_source})" if url_source else "")
+    return ChatCitation(
+        type="stat",
+        id=str(obs.id),
+        title=match.fact.statistics_title,
+        source=source,
+        url=f"/api/v1/stats?statistics={obs.statistics_id}",
+    )
+
+
+def _scope(match: Match) -> str:
+    obs = match.fact.observation
+    parts = []
+    if obs.group_name:
+        parts.append(f"by {obs.group_name}")
+    places = dict.fromkeys(p for p in (obs.district, obs.region) if p)
+    if places:
+        parts.append("in " + ", ".join(places))
+    for column, lead in (
+        ("target", "on"),
+        ("victim", "among"),
+        ("force", "among"),
+        ("tactic", "by"),
+    ):
+        value = getattr(obs, column)
+        if value:
+            parts.append(f"{lead} {value.replace('_', ' ')}")
+    for column in ("incident_type", "election", "operation_type", "group_type", "party"):
+        value = getattr(obs, column)
+        if value:
+            parts.append(f"({column.replace('_', ' ')}: {value.replace('_', ' ')})")
+    return " ".join(parts)
+
+
+def _fact_sentence(match: Match, previous: Match | None) -> str:
+    obs = match.fact.observation
+    period = _period_words(obs.period_start, obs.period_end)
+    metric = match.metric
+    if metric.endswith("_change_pct"):
+        base = metric.removesuffix("_change_pct")
+        noun = METRIC_NOUNS.get(base, (base, base))[1].replace("people ", "")
+        direction = "rose" if match.value >= 0 else "fell"
+        text = f"{noun.capitalize()} {direction} by {_number(abs(match.value))}% {period} compared with the period before"
+    elif metric.endswith("_share_pct") or metric == "share_pct":
+        text = f"The share was {_number(match.value)}% {period}"
+    else:
+        singular, plural = METRIC_NOUNS.get(metric, (metric.replace("_", " "),) * 2)
+        noun = singular if match.value == 1 else plural
+        text = f"{_number(match.value)} {noun}"
+        scope = _scope(match)
+        text += f" {scope}" if scope else ""
+        text += f" {period}"
+        if previous is not None:
+            change = (
+                "up from"
+                if match.value > previous.value
+                else ("down from" if match.value < previous.value else "the same as")
+            )
+            text += f", {change} {_number(previous.value)} the year before"
+    note = (obs.note or "").strip()
+    if (
+        note
+        and len(note) < 220
+        and not note.lower().startswith(("nationwide total", "pips nationwide"))
+    ):
+        text += f". {note.rstrip('.')}"
+    return text + f" (source: {_stat_citation(match).source})."
+
+
+def _unanswered(question: Question, context: dict[str, Any]) -> Answer:
+    return Answer(
+        text=UNANSWERED,
+        found=False,
+        citations=[],
+        language=question.language,
+        context=context,
+    )
+
+
+def _passage_citation(passage: Passage) -> ChatCitation:
+    kind = {"statistics": "stat"}.get(passage.type, passage.type)
+    return ChatCitation(
+        type=kind,  # type: ignore[arg-type]
+        id=passage.key,
+        title=passage.title,
+        source="Nigran tracker record (from the PIPS 2024 report and the public reference facts)",
+        url=passage.url,
+    )
+
+
+def _question_context(question: Question, **extra: Any) -> dict[str, Any]:
+    stored = asdict(question)
+    if question.period is not None:
+        stored["period"] = {
+            "start": question.period.start.isoformat(),
+            "end": question.period.end.isoformat(),
+            "exact_start": question.period.exact_start,
+        }
+    return {"question": stored, **extra}
+
+
+def _previous_question(context: dict[str, Any]) -> Question | None:
+    raw = context.get("question")
+    if not raw:
+        return None
+    period = raw.get("period")
+    return Question(
+        **{
+            **raw,
+            "period": Period(
+                date.fromisoformat(period["start"]),
+                date.fromisoformat(period["end"]),
+                period["exact_start"],
+            )
+            if period
+            else None,
+        }
+    )
+
+
+async def _facts_answer(question: Question, facts: Facts, context: dict[str, Any]) -> Answer | None:
+    if question.kind == "most":
+        return _most_answer(question, facts, context)
+    matches = best_facts(question, facts)
+    if not matches:
+        return None
+    best = matches[0]
+    if best.relevance < 0 and (question.entities or len(matches) > 1):
+        return None
+    if best.coverage < FACT_COVERAGE:
+        return None
+    wanted = [m for m in question.wanted_metrics if not m.endswith("_pct")]
+    if best.metric == "attacks":
+        wanted += ["killed", "injured"]
+    sentences = [_fact_sentence(best, previous_period(best, facts))]
+    citations = [_stat_citation(best)]
+    # "killed and injured": the other metric of the same observation, said in the same breath.
+    for metric in wanted[1:]:
+        if metric != best.metric and metric in best.fact.observation.metrics:
+            value = float(best.fact.observation.metrics[metric])
+            singular, plural = METRIC_NOUNS.get(metric, (metric, metric))
+            sentences[0] = sentences[0].replace(
+                " (source:", f"; {_number(value)} {singular if value == 1 else plural} (source:", 1
+            )
+    if STORY.search(question.english):
+        # "What happened?": the note of a matching observation that tells the story.
+        told = best.fact.observation.note or ""
+        for other in matches[1:]:
+            note = (other.fact.observation.note or "").strip()
+            if note and note != told and len(note) < 300:
+                sentences.append(note if note.endswith(".") else note + ".")
+                citations.append(_stat_citation(other))
+                break
+    obs = best.fact.observation
+    return Answer(
+        text=" ".join(sentences),
+        found=True,
+        citations=citations,
+        as_of=obs.period_end,
+        language=question.language,
+        context=_question_context(question, observation=obs.id),
+    )
+
+
+def _most_answer(question: Question, facts: Facts, context: dict[str, Any]) -> Answer | None:
+    lowered = question.english.lower()
+    split = next(
+        (d for d in ("district", "region", "group", "target") if f"which {d}" in lowered), None
+    )
+    if split is None:
+        split = "region" if re.search(r"\bwhich (?:province|city|area)", lowered) else "district"
+    column = DIMENSION_COLUMNS[split]
+    candidates = [
+        m for m in best_facts(question, facts, limit=400) if getattr(m.fact.observation, column)
+    ]
+    if not candidates:
+        return None
+    # Only rows of one table and one kind are compared: the most relevant one's.
+    lead = candidates[0].fact.observation
+    same = [
+        m
+        for m in candidates
+        if m.fact.observation.statistics_id == lead.statistics_id
+        and m.metric == candidates[0].metric
+        and not m.fact.observation.is_total
+    ]
+    lowest = bool(re.search(r"\b(?:least|lowest|fewest)\b", question.english.lower()))
+    top = (min if lowest else max)(same, key=lambda m: m.value)
+    obs = top.fact.observation
+    noun = METRIC_NOUNS.get(top.metric, (top.metric, top.metric))[1]
+    text = (
+        f"{getattr(obs, column)} had the {'fewest' if lowest else 'most'} {noun}: "
+        f"{_number(top.value)} {_period_words(obs.period_start, obs.period_end)} "
+        f"(source: {_stat_citation(top).source})."
+    )
+    return Answer(
+        text=text,
+        found=True,
+        citations=[_stat_citation(top)],
+        as_of=obs.period_end,
+        language=question.language,
+        context=_question_context(question, observation=obs.id),
+    )
+
+
+async def _find_item(
+    session: AsyncSession, question: Question, context: dict[str, Any]
+) -> PolicyItem | None:
+    text = " ".join(w for w in question.english.split() if len(w) > 1)
+    try:
+        results = (await search.search(session, text, types=("item",), limit=1)).results
+    except InvalidInput:
+        results = []
+    if results and results[0].score >= 1.0:
+        return await get_item(session, results[0].id)
+    if context.get("item"):
+        return await get_item(session, context["item"])
+    return None
+
+
+async def _status_answer(
+    session: AsyncSession, question: Question, context: dict[str, Any]
+) -> Answer | None:
+    item = await _find_item(session, question, context)
+    if item is None:
+        return None
+    status = STATUS_WORDS.get(item.status, item.status.replace("_", " "))
+    when = f" as of {written(item.status_date)}" if item.status_date else ""
+    passages = await best_passages(session, question, item_slug=item.slug, limit=1)
+    detail = f" {passages[0].text}" if passages and passages[0].key in (item.slug,) else ""
+    text = f"{item.title}: {status}{when}.{detail}"
+    return Answer(
+        text=text[:1200],
+        found=True,
+        citations=[
+            ChatCitation(
+                type="item",
+                id=item.slug,
+                title=item.title,
+                source="Nigran tracker: the approved status history (baseline from the PIPS 2024 report)",
+                url=f"/api/v1/items/{item.slug}",
+            )
+        ],
+        as_of=item.status_date,
+        language=question.language,
+        context=_question_context(question, item=item.slug),
+    )
+
+
+async def _who_is_responsible(
+    session: AsyncSession, question: Question, context: dict[str, Any]
+) -> Answer | None:
+    slug = context.get("item")
+    if not slug or not re.search(
+        r"\bresponsib|\bin charge\b|\bwho (?:runs|leads|handles)\b", question.english.lower()
+    ):
+        return None
+    item = await get_item(session, slug)
+    names = list(
+        await session.scalars(
+            select(ItemInstitution.institution)
+            .where(ItemInstitution.item_id == item.id)
+            .order_by(ItemInstitution.position)
+        )
+    )
+    if not names:
+        return None
+    return Answer(
+        text=f"{item.title}: responsibility lies with {', '.join(names)}.",
+        found=True,
+        citations=[
+            ChatCitation(
+                type="item",
+                id=item.slug,
+                title=item.title,
+                source="Nigran tracker record",
+                url=f"/api/v1/items/{item.slug}",
+            )
+        ],
+        as_of=item.status_date,
+        language=question.language,
+        context=_question_context(question, item=item.slug),
+    )
+
+
+STORY = re.compile(r"\bwhat happened\b|\bwhat was it\b|\bdescribe\b|\btell me about\b", re.I)
+STRUCTURE = re.compile(
+    r"\b(?:recommendations?|points?|clauses?|sub-?points?|measures|items|nukaat)\b", re.I
+)
+
+
+async def _children_answer(
+    session: AsyncSession, question: Question, context: dict[str, Any]
+) -> Answer | None:
+    """'How many points are listed under section 7.4?': count the items under the one named."""
+    text = STRUCTURE.sub(" ", question.english)
+    try:
+        results = (await search.search(session, text, types=("item",), limit=5)).results
+    except InvalidInput:
+        return None
+    for result in results:
+        parent = await get_item(session, result.id)
+        children = list(
+            await session.scalars(
+                select(PolicyItem.title)
+                .where(PolicyItem.parent_id == parent.id)
+                .order_by(PolicyItem.id)
+            )
+        )
+        if children:
+            listed = "; ".join(children[:6]) + ("; ..." if len(children) > 6 else "")
+            return Answer(
+                text=f"{len(children)} points are listed under {parent.title}: {listed}.",
+                found=True,
+                citations=[
+                    ChatCitation(
+                        type="item",
+                        id=parent.slug,
+                        title=parent.title,
+                        source="Nigran tracker record (from the PIPS 2024 report)",
+                        url=f"/api/v1/items/{parent.slug}",
+                    )
+                ],
+                as_of=parent.status_date,
+                language=question.language,
+                context=_question_context(question, item=parent.slug),
+            )
+    return None
+
+
+async def _summary_answer(session: AsyncSession, question: Question) -> Answer:
+    summary = (await reports.summary(session)).model
+    clauses = summary.nap_clauses
+    counts: dict[str, int] = {}
+    for clause in clauses:
+        counts[clause.status] = counts.get(clause.status, 0) + 1
+    parts = ", ".join(
+        f"{n} {STATUS_WORDS.get(s, s.replace('_', ' '))}"
+        for s, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
+    text = f"Of the National Action Plan's {len(clauses)} points: {parts}"
+    if summary.as_of:
+        text += f", as of {written(summary.as_of)}"
+    return Answer(
+        text=text + ".",
+        found=True,
+        citations=[
+            ChatCitation(
+                type="item",
+                id="nap-2014",
+                title="National Action Plan (NAP) 2014",
+                source="Nigran tracker: current statuses of the NAP clauses",
+                url="/api/v1/summary",
+            )
+        ],
+        as_of=summary.as_of,
+        language=question.language,
+        context=_question_context(question, item="nap-2014"),
+    )
+
+
+async def _passage_answer(
+    session: AsyncSession, question: Question, context: dict[str, Any], *, extra: str = ""
+) -> Answer | None:
+    item_slug = context.get("item") if question.follow_up else None
+    passages = await best_passages(
+        session,
+        question,
+        extra=extra,
+        item_slug=item_slug,
+        limit=3,
+        recommendations_only=question.kind == "recommend",
+    )
+    if not passages or passages[0].coverage < MIN_COVERAGE:
+        return None
+    best = passages[0]
+    text = best.text
+    second = passages[1] if len(passages) > 1 else None
+    if (
+        second
+        and second.key == best.key
+        and question.kind in ("what", "recommend")
+        and second.score > 0.8 * best.score
+        and len(text) + len(second.text) < 700
+    ):
+        text += " " + second.text
+    item = best.key if best.type == "item" else context.get("item")
+    return Answer(
+        text=text,
+        found=True,
+        citations=[_passage_citation(best)],
+        language=question.language,
+        context=_question_context(question, item=item),
+    )
+
+
+async def compose(session: AsyncSession, message: str, context: dict[str, Any]) -> Answer:
+    question = read(message)
+    facts = await load_facts(session)
+    question.entities = named_entities(question, facts)
+    previous = _previous_question(context)
+    if previous is not None and question.follow_up:
+        question = question.with_context(previous)
+    try:
+        return await _answer(session, question, facts, context)
+    except InvalidInput:
+        return _unanswered(question, context)
+
+
+async def _answer(
+    session: AsyncSession, question: Question, facts: Facts, context: dict[str, Any]
+) -> Answer:
+    if question.kind == "summary":
+        return await _summary_answer(session, question)
+    if question.kind == "who" and question.follow_up:
+        responsible = await _who_is_responsible(session, question, context)
+        if responsible:
+            return responsible
+    if question.kind == "count" and STRUCTURE.search(question.english) and not question.metrics:
+        counted_items = await _children_answer(session, question, context)
+        if counted_items:
+            return counted_items
+    numeric = (question.kind == "most" or (question.kind == "count" and question.metrics)) or (
+        bool(question.metrics)
+        and (bool(question.years) or bool(question.entities))
+        and question.kind not in ("when", "who", "status", "recommend")
+    )
+    if numeric:
+        counted = await _facts_answer(question, facts, context)
+        if counted:
+            return counted
+        if question.years and (min(question.years) < 2000 or question.entities):
+            return _unanswered(question, context)
+        previous_words = ""
+        if question.follow_up and context.get("question"):
+            previous_words = context["question"].get("english", "")
+        told = await _passage_answer(session, question, context, extra=previous_words)
+        return told or _unanswered(question, context)
+    if question.kind == "status":
+        status = await _status_answer(session, question, context)
+        if status:
+            return status
+    extra = (
+        context["question"].get("english", "")
+        if question.follow_up and context.get("question")
+        else ""
+    )
+    told = await _passage_answer(session, question, context, extra=extra)
+    return told or _unanswered(question, context)

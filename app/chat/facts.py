@@ -1,0 +1,271 @@
+"""Finding the observation that answers a counting question.
+
+Every observation of the statistics is a small document: its dimensions (with the full names of
+its group and place), the statistics set's title and the observation's note. A question's words
+are matched against those documents (BM25), under hard conditions: the metric asked for, the
+period asked for, and the group or place the question names. Among the observations that pass,
+the one whose dimensions the question accounts for best wins: "TTP attacks in 2023" is the TTP
+row, not the TTP-in-Khyber-Pakhtunkhwa row.
+"""
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat.question import Question
+from app.core.names import normalise_name
+from app.incidents.aliases import AliasTables, load_alias_tables
+from app.incidents.models import (
+    DIMENSION_COLUMNS,
+    MilitantGroup,
+    Observation,
+    Place,
+    StatisticsTable,
+)
+from app.policies.models import Document
+from app.search.query import stem, words
+
+GENERIC = {
+    "how", "many", "much", "number", "did", "do", "does", "was", "were", "is", "are", "the", "in",
+    "of", "by", "to", "a", "an", "and", "or", "what", "which", "there", "take", "took", "place",
+    "carry", "carried", "out", "happen", "happened", "people", "pakistan", "year", "total", "terrorist",
+    "terrorism", "terror", "related", "recorded", "any", "have", "has", "been", "since", "from",
+    "with", "for", "on", "at", "over", "during", "than", "that", "this", "it", "their",
+}  # fmt: skip
+K1, B = 1.2, 0.75
+# Words that are also aliases but are almost never meant as one in a question.
+BASE_METRIC_WORDS = {"killed", "injured", "attacks", "pct", "change", "share"}
+NOT_ENTITIES = {"in", "is", "as", "at", "to", "pakistan", "it", "us", "me"}
+
+
+@dataclass(frozen=True)
+class Fact:
+    observation: Observation
+    words: Counter[str]
+    length: int
+    document: str
+    statistics_title: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    facts: list[Fact]
+    frequency: Counter[str]
+    mean_length: float
+    place_types: dict[str, str]
+    aliases: AliasTables
+    latest_year: int
+
+    def idf(self, term: str) -> float:
+        n, df = len(self.facts), self.frequency.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+_cache: dict[str, tuple[tuple[int, int], Facts]] = {}
+
+
+async def load_facts(session: AsyncSession) -> Facts:
+    """All observations as documents, cached until the statistics change."""
+    database = session.get_bind().url.render_as_string(hide_password=True)
+    version = tuple(
+        (await session.execute(select(func.count(Observation.id), func.max(Observation.id)))).one()
+    )
+    cached = _cache.get(database)
+    if cached and cached[0] == version:
+        return cached[1]
+    aliases = await load_alias_tables(session)
+    full_names = dict(
+        (await session.execute(select(MilitantGroup.name, MilitantGroup.full_name))).all()
+    )
+    place_types = dict((await session.execute(select(Place.name, Place.type))).all())
+    titles = dict((await session.execute(select(StatisticsTable.id, StatisticsTable.title))).all())
+    docs = dict((await session.execute(select(Document.id, Document.title))).all())
+    table_docs = dict(
+        (await session.execute(select(StatisticsTable.id, StatisticsTable.doc_id))).all()
+    )
+    facts: list[Fact] = []
+    frequency: Counter[str] = Counter()
+    latest = 0
+    for obs in await session.scalars(select(Observation).order_by(Observation.id)):
+        parts = [titles.get(obs.statistics_id, ""), obs.note or "", obs.table_label or ""]
+        for dimension, column in DIMENSION_COLUMNS.items():
+            value = getattr(obs, column)
+            if value:
+                parts.append(value.replace("_", " "))
+                if dimension == "group":
+                    parts.append(full_names.get(value, ""))
+        counted = Counter(stem(w) for w in words(" ".join(parts)))
+        frequency.update(set(counted))
+        facts.append(
+            Fact(
+                observation=obs,
+                words=counted,
+                length=sum(counted.values()),
+                document=docs.get(table_docs.get(obs.statistics_id, ""), obs.statistics_id),
+                statistics_title=titles.get(obs.statistics_id, obs.statistics_id),
+            )
+        )
+        if obs.period_start.month == 1 and obs.period_end == date(obs.period_start.year, 12, 31):
+            latest = max(latest, obs.period_start.year)
+    mean = sum(f.length for f in facts) / max(len(facts), 1)
+    loaded = Facts(facts, frequency, mean, place_types, aliases, latest)
+    _cache[database] = (version, loaded)  # type: ignore[assignment]
+    return loaded
+
+
+def named_entities(question: Question, facts: Facts) -> dict[str, str]:
+    """Groups and places the question names, by the data's own aliases (longest phrase first)."""
+    tokens = words(question.english)
+    found: dict[str, str] = {}
+    used: set[int] = set()
+    for size in range(5, 0, -1):
+        for start in range(len(tokens) - size + 1):
+            span = set(range(start, start + size))
+            if span & used:
+                continue
+            phrase = " ".join(tokens[start : start + size])
+            if normalise_name(phrase) in NOT_ENTITIES:
+                continue
+            group = facts.aliases.groups.get(normalise_name(phrase))
+            place = facts.aliases.places.get(normalise_name(phrase))
+            if group and "group" not in found and len(normalise_name(phrase)) > 1:
+                found["group"] = group
+                used |= span
+            elif place and len(normalise_name(phrase)) > 1 and "place" not in found:
+                found["place"] = place
+                used |= span
+    return found
+
+
+def _fits_period(obs: Observation, question: Question, latest: int) -> bool:
+    years = question.years or ([latest] if question.relative_year else [])
+    if question.period is not None:
+        period = question.period
+        if period.exact_start:
+            return abs((obs.period_start - period.start).days) <= 31 and (
+                period.end.year == 2100 or abs((obs.period_end - period.end).days) <= 45
+            )
+        return obs.period_start >= period.start and obs.period_end <= period.end
+    if not years:
+        return True
+    if len(years) >= 2 and not question.metrics_change:
+        return obs.period_start.year == min(years) and obs.period_end.year == max(years)
+    year = max(years) if question.metrics_change else years[0]
+    return obs.period_start >= date(year, 1, 1) and obs.period_end <= date(year, 12, 31)
+
+
+PLACE_COLUMNS = ("region", "district")
+
+
+def _entity_matches(obs: Observation, entities: dict[str, str]) -> bool:
+    """A group must be the observation's group; a place its region or its district."""
+    for dimension, value in entities.items():
+        columns = PLACE_COLUMNS if dimension == "place" else (DIMENSION_COLUMNS[dimension],)
+        if not any((getattr(obs, c) or "").lower() == value.lower() for c in columns):
+            return False
+    return True
+
+
+def score(fact: Fact, question_terms: list[str], facts: Facts) -> float:
+    total = 0.0
+    for term in question_terms:
+        tf = fact.words.get(term, 0)
+        if tf:
+            norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * fact.length / facts.mean_length))
+            total += facts.idf(term) * norm
+    return total
+
+
+def unexplained_dimensions(fact: Fact, question_stems: set[str], entities: dict[str, str]) -> int:
+    """Dimensions of the observation the question says nothing about."""
+    count = 0
+    place = entities.get("place", "").lower()
+    for dimension, column in DIMENSION_COLUMNS.items():
+        value = getattr(fact.observation, column)
+        if value is None or dimension in entities:
+            continue
+        if dimension in PLACE_COLUMNS and value.lower() == place:
+            continue
+        if not {stem(w) for w in words(value.replace("_", " "))} & question_stems:
+            count += 1
+    return count
+
+
+@dataclass
+class Match:
+    fact: Fact
+    metric: str
+    value: float
+    relevance: float
+    coverage: float = 1.0  # share of the question's own words the observation holds
+
+
+def _specific_metric(metrics: dict[str, float], stems: set[str]) -> str | None:
+    """A metric the question names more precisely than its base word: 'children' ->
+    children_killed, 'security personnel' -> security_personnel_killed."""
+    for metric in metrics:
+        if metric.endswith("_pct") or "_" not in metric:
+            continue
+        qualifiers = [p for p in metric.split("_") if p not in BASE_METRIC_WORDS]
+        if qualifiers and all(stem(p) in stems for p in qualifiers):
+            return metric
+    return None
+
+
+def best_facts(question: Question, facts: Facts, *, limit: int = 5) -> list[Match]:
+    """Observations that answer the question, best first; empty when none fits its conditions."""
+    entities = question.entities
+    asked = [stem(w) for w in words(question.english)]
+    stems = set(asked)
+    terms = [stem(w) for w in words(question.english) if w not in GENERIC and not w.isdigit()]
+    metrics = question.wanted_metrics
+    matches: list[Match] = []
+    for fact in facts.facts:
+        obs = fact.observation
+        metric = _specific_metric(obs.metrics, stems) or next(
+            (m for m in metrics if m in obs.metrics), None
+        )
+        if metric is None:
+            continue
+        if not _fits_period(obs, question, facts.latest_year) or not _entity_matches(obs, entities):
+            continue
+        relevance = score(fact, terms, facts) - 1.5 * unexplained_dimensions(fact, stems, entities)
+        if obs.is_total and not entities:
+            relevance += 0.5
+        if question.period and abs((obs.period_start - question.period.start).days) <= 1:
+            relevance += 1.0
+        if metric not in metrics:
+            relevance += 1.0
+        held = [t for t in terms if t in fact.words or t in stems_of(metric)]
+        coverage = len(held) / len(terms) if terms else 1.0
+        matches.append(Match(fact, metric, float(obs.metrics[metric]), relevance, coverage))
+    matches.sort(key=lambda m: (-m.relevance, m.fact.observation.id))
+    return matches[:limit]
+
+
+def stems_of(metric: str) -> set[str]:
+    return {stem(p) for p in metric.split("_")}
+
+
+def previous_period(match: Match, facts: Facts) -> Match | None:
+    """The same series one year earlier, for 'up from 79 in 2022'."""
+    obs = match.fact.observation
+    if obs.period_start.month != 1 or obs.period_end != date(obs.period_start.year, 12, 31):
+        return None
+    keys = {c: getattr(obs, c) for c in DIMENSION_COLUMNS.values()}
+    for fact in facts.facts:
+        other = fact.observation
+        if (
+            other.statistics_id == obs.statistics_id
+            and other.period_start == date(obs.period_start.year - 1, 1, 1)
+            and other.period_end == date(obs.period_start.year - 1, 12, 31)
+            and match.metric in other.metrics
+            and all(getattr(other, c) == v for c, v in keys.items())
+            and (other.note or "")[:40] == (obs.note or "")[:40]
+        ):
+            return Match(fact, match.metric, float(other.metrics[match.metric]), 0.0)
+    return None
