@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.engine import Answer
@@ -25,6 +25,7 @@ from app.policies.models import ItemInstitution, PolicyItem
 from app.policies.service import get_item
 from app.reports import service as reports
 from app.search import service as search
+from app.search.query import Vocabulary, words
 
 UNANSWERED = (
     "I don't have that in the tracker's data. I can answer questions about terrorist attacks, "
@@ -196,10 +197,13 @@ def _previous_question(context: dict[str, Any]) -> Question | None:
     )
 
 
-async def _facts_answer(question: Question, facts: Facts, context: dict[str, Any]) -> Answer | None:
+async def _facts_answer(
+    session: AsyncSession, question: Question, facts: Facts, context: dict[str, Any]
+) -> Answer | None:
+    vocabulary = (await search.index_state(session)).vocabulary
     if question.kind == "most":
-        return _most_answer(question, facts, context)
-    matches = best_facts(question, facts)
+        return _most_answer(question, facts, context, vocabulary)
+    matches = best_facts(question, facts, vocabulary=vocabulary)
     if not matches:
         return None
     best = matches[0]
@@ -225,7 +229,7 @@ async def _facts_answer(question: Question, facts: Facts, context: dict[str, Any
         told = best.fact.observation.note or ""
         for other in matches[1:]:
             note = (other.fact.observation.note or "").strip()
-            if note and note != told and len(note) < 300:
+            if note and note != told and len(note) < 300 and not BOILERPLATE.match(note):
                 sentences.append(note if note.endswith(".") else note + ".")
                 citations.append(_stat_citation(other))
                 break
@@ -240,7 +244,9 @@ async def _facts_answer(question: Question, facts: Facts, context: dict[str, Any
     )
 
 
-def _most_answer(question: Question, facts: Facts, context: dict[str, Any]) -> Answer | None:
+def _most_answer(
+    question: Question, facts: Facts, context: dict[str, Any], vocabulary: Vocabulary
+) -> Answer | None:
     lowered = question.english.lower()
     split = next(
         (d for d in ("district", "region", "group", "target") if f"which {d}" in lowered), None
@@ -249,7 +255,9 @@ def _most_answer(question: Question, facts: Facts, context: dict[str, Any]) -> A
         split = "region" if re.search(r"\bwhich (?:province|city|area)", lowered) else "district"
     column = DIMENSION_COLUMNS[split]
     candidates = [
-        m for m in best_facts(question, facts, limit=400) if getattr(m.fact.observation, column)
+        m
+        for m in best_facts(question, facts, limit=400, vocabulary=vocabulary)
+        if getattr(m.fact.observation, column)
     ]
     if not candidates:
         return None
@@ -282,14 +290,14 @@ def _most_answer(question: Question, facts: Facts, context: dict[str, Any]) -> A
 
 
 async def _find_item(
-    session: AsyncSession, question: Question, context: dict[str, Any]
+    session: AsyncSession, question: Question, context: dict[str, Any], *, threshold: float = 1.0
 ) -> PolicyItem | None:
     text = " ".join(w for w in question.english.split() if len(w) > 1)
     try:
         results = (await search.search(session, text, types=("item",), limit=1)).results
     except InvalidInput:
         results = []
-    if results and results[0].score >= 1.0:
+    if results and results[0].score >= threshold:
         return await get_item(session, results[0].id)
     if context.get("item"):
         return await get_item(session, context["item"])
@@ -316,6 +324,65 @@ async def _status_answer(
                 id=item.slug,
                 title=item.title,
                 source="Nigran tracker: the approved status history (baseline from the PIPS 2024 report)",
+                url=f"/api/v1/items/{item.slug}",
+            )
+        ],
+        as_of=item.status_date,
+        language=question.language,
+        context=_question_context(question, item=item.slug),
+    )
+
+
+ENDING = re.compile(
+    r"\b(?:end|ended|ends|lapse|lapsed|expire|expired|stop|stopped|abolish|repeal|close|closed|finish)",
+    re.I,
+)
+STARTING = re.compile(
+    r"\b(?:start|started|begin|began|launch|launched|set up|establish|established|create|created|introduce|introduced|enact|enacted|pass|passed|form|formed|found|founded|announce|announced|merge|merged|merger|happen|take place|took place)\b",
+    re.I,
+)
+
+
+async def _when_answer(
+    session: AsyncSession, question: Question, context: dict[str, Any]
+) -> Answer | None:
+    """'When was X set up / when did it end?': the item's own dates, or its matching event."""
+    item = None
+    if question.follow_up and context.get("item"):
+        item = await get_item(session, context["item"])
+    else:
+        item = await _find_item(session, question, {}, threshold=2.0)
+    if item is None:
+        return None
+    ending = bool(ENDING.search(question.english))
+    starting = bool(STARTING.search(question.english)) or not ending
+    title_words = set(words(item.title + " " + (item.short_title or "")))
+    verbs = [w for w in words(question.english) if w not in title_words]
+    passages = await best_passages(session, question, item_slug=item.slug, limit=4)
+    own = [p for p in passages if p.key == item.slug or p.type == "event"]
+    when, precision = (
+        (item.end_date, item.end_precision) if ending else (item.start_date, item.start_precision)
+    )
+    if when is None or (not ending and not starting):
+        if not own:
+            return None
+        best = own[0]
+        text = best.text
+    else:
+        on = "on" if (precision or "day") == "day" else "in"
+        text = f"{item.title}: {'ended' if ending else 'began'} {on} {written(when, precision or 'day')}."
+        event = next((p for p in own if p.type == "event" and str(when.year) in p.text), None)
+        if event and verbs:
+            text += f" {event.text}"
+    return Answer(
+        text=text[:900],
+        found=True,
+        citations=[
+            ChatCitation(
+                type="item",
+                id=item.slug,
+                title=item.title,
+                source="Nigran tracker record (dates from the PIPS 2024 report and the public reference facts)",
                 url=f"/api/v1/items/{item.slug}",
             )
         ],
@@ -361,6 +428,7 @@ async def _who_is_responsible(
     )
 
 
+BOILERPLATE = re.compile(r"(?:Row|Column) total|Total row|Check:|Nationwide total", re.I)
 STORY = re.compile(r"\bwhat happened\b|\bwhat was it\b|\bdescribe\b|\btell me about\b", re.I)
 STRUCTURE = re.compile(
     r"\b(?:recommendations?|points?|clauses?|sub-?points?|measures|items|nukaat)\b", re.I
@@ -416,9 +484,12 @@ async def _summary_answer(session: AsyncSession, question: Question) -> Answer:
         f"{n} {STATUS_WORDS.get(s, s.replace('_', ' '))}"
         for s, n in sorted(counts.items(), key=lambda kv: -kv[1])
     )
+    as_of = await session.scalar(
+        select(func.max(PolicyItem.status_date)).where(PolicyItem.kind == "nap_clause")
+    )
     text = f"Of the National Action Plan's {len(clauses)} points: {parts}"
-    if summary.as_of:
-        text += f", as of {written(summary.as_of)}"
+    if as_of:
+        text += f" (statuses as of {written(as_of)})"
     return Answer(
         text=text + ".",
         found=True,
@@ -431,7 +502,7 @@ async def _summary_answer(session: AsyncSession, question: Question) -> Answer:
                 url="/api/v1/summary",
             )
         ],
-        as_of=summary.as_of,
+        as_of=as_of,
         language=question.language,
         context=_question_context(question, item="nap-2014"),
     )
@@ -446,9 +517,17 @@ async def _passage_answer(
         question,
         extra=extra,
         item_slug=item_slug,
-        limit=3,
+        limit=8,
         recommendations_only=question.kind == "recommend",
     )
+    if question.entities:
+        # A question about a place or group is answered by a passage that names it.
+        names = [set(words(n)) for n in (*question.entities.values(), *question.entity_words)]
+        passages = [
+            p
+            for p in passages
+            if any(n <= set(words(f"{p.text} {p.title} {p.about}")) for n in names)
+        ]
     if not passages or passages[0].coverage < MIN_COVERAGE:
         return None
     best = passages[0]
@@ -504,7 +583,7 @@ async def _answer(
         and question.kind not in ("when", "who", "status", "recommend")
     )
     if numeric:
-        counted = await _facts_answer(question, facts, context)
+        counted = await _facts_answer(session, question, facts, context)
         if counted:
             return counted
         if question.years and (min(question.years) < 2000 or question.entities):
@@ -518,6 +597,10 @@ async def _answer(
         status = await _status_answer(session, question, context)
         if status:
             return status
+    if question.kind == "when":
+        dated = await _when_answer(session, question, context)
+        if dated:
+            return dated
     extra = (
         context["question"].get("english", "")
         if question.follow_up and context.get("question")

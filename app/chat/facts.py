@@ -9,6 +9,7 @@ row, not the TTP-in-Khyber-Pakhtunkhwa row.
 """
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +17,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat.question import Question
+from app.chat.question import METRIC_WORDS, Question
 from app.core.names import normalise_name
 from app.incidents.aliases import AliasTables, load_alias_tables
 from app.incidents.models import (
@@ -27,7 +28,7 @@ from app.incidents.models import (
     StatisticsTable,
 )
 from app.policies.models import Document
-from app.search.query import stem, words
+from app.search.query import Vocabulary, stem, words
 
 GENERIC = {
     "how", "many", "much", "number", "did", "do", "does", "was", "were", "is", "are", "the", "in",
@@ -35,8 +36,11 @@ GENERIC = {
     "carry", "carried", "out", "happen", "happened", "people", "pakistan", "year", "total", "terrorist",
     "terrorism", "terror", "related", "recorded", "any", "have", "has", "been", "since", "from",
     "with", "for", "on", "at", "over", "during", "than", "that", "this", "it", "their",
+    "last", "previous", "past", "years", "ago", "so", "far", "till", "until", "up", "through",
+    "describe", "tell", "about", "me", "most", "highest",
 }  # fmt: skip
 K1, B = 1.2, 0.75
+METRIC_WORD = re.compile("|".join(f"(?:{p})" for p, _ in METRIC_WORDS))
 # Words that are also aliases but are almost never meant as one in a question.
 BASE_METRIC_WORDS = {"killed", "injured", "attacks", "pct", "change", "share"}
 NOT_ENTITIES = {"in", "is", "as", "at", "to", "pakistan", "it", "us", "me"}
@@ -109,7 +113,10 @@ async def load_facts(session: AsyncSession) -> Facts:
                 statistics_title=titles.get(obs.statistics_id, obs.statistics_id),
             )
         )
-        if obs.period_start.month == 1 and obs.period_end == date(obs.period_start.year, 12, 31):
+        yearly = obs.period_start.month == 1 and obs.period_end == date(
+            obs.period_start.year, 12, 31
+        )
+        if yearly and obs.is_total and "attacks" in obs.metrics:
             latest = max(latest, obs.period_start.year)
     mean = sum(f.length for f in facts) / max(len(facts), 1)
     loaded = Facts(facts, frequency, mean, place_types, aliases, latest)
@@ -135,9 +142,11 @@ def named_entities(question: Question, facts: Facts) -> dict[str, str]:
             if group and "group" not in found and len(normalise_name(phrase)) > 1:
                 found["group"] = group
                 used |= span
+                question.entity_words.append(phrase)
             elif place and len(normalise_name(phrase)) > 1 and "place" not in found:
                 found["place"] = place
                 used |= span
+                question.entity_words.append(phrase)
     return found
 
 
@@ -216,12 +225,35 @@ def _specific_metric(metrics: dict[str, float], stems: set[str]) -> str | None:
     return None
 
 
-def best_facts(question: Question, facts: Facts, *, limit: int = 5) -> list[Match]:
+def question_terms(question: Question, vocabulary: Vocabulary | None) -> list[set[str]]:
+    """The question's own subject words, each with its equivalents' stems ('forces' ->
+    'personnel', 'agencies'); the words of the groups and places it names are left out, since
+    those are conditions, not words to look for."""
+    named = {w for name in question.entities.values() for w in words(name)}
+    named |= {w for alias in question.entity_words for w in words(alias)}
+    groups: list[set[str]] = []
+    for word in words(question.english):
+        if word in GENERIC or word in named or word.isdigit() or len(word) < 2:
+            continue
+        if METRIC_WORD.fullmatch(word):
+            continue  # the metric is a condition already
+        alternatives = {stem(word)}
+        if vocabulary is not None:
+            for other in vocabulary.equivalents.get(word, ()):
+                if " " not in other:
+                    alternatives.add(stem(other))
+        groups.append(alternatives)
+    return groups
+
+
+def best_facts(
+    question: Question, facts: Facts, *, limit: int = 5, vocabulary: Vocabulary | None = None
+) -> list[Match]:
     """Observations that answer the question, best first; empty when none fits its conditions."""
     entities = question.entities
-    asked = [stem(w) for w in words(question.english)]
-    stems = set(asked)
-    terms = [stem(w) for w in words(question.english) if w not in GENERIC and not w.isdigit()]
+    stems = {stem(w) for w in words(question.english)}
+    groups = question_terms(question, vocabulary)
+    explaining = set().union(*groups) if groups else set()
     metrics = question.wanted_metrics
     matches: list[Match] = []
     for fact in facts.facts:
@@ -233,15 +265,16 @@ def best_facts(question: Question, facts: Facts, *, limit: int = 5) -> list[Matc
             continue
         if not _fits_period(obs, question, facts.latest_year) or not _entity_matches(obs, entities):
             continue
-        relevance = score(fact, terms, facts) - 1.5 * unexplained_dimensions(fact, stems, entities)
+        relevance = sum(max(score(fact, [t], facts) for t in g) for g in groups)
+        relevance -= 1.5 * unexplained_dimensions(fact, explaining, entities)
         if obs.is_total and not entities:
             relevance += 0.5
         if question.period and abs((obs.period_start - question.period.start).days) <= 1:
             relevance += 1.0
         if metric not in metrics:
             relevance += 1.0
-        held = [t for t in terms if t in fact.words or t in stems_of(metric)]
-        coverage = len(held) / len(terms) if terms else 1.0
+        held = [g for g in groups if g & (set(fact.words) | stems_of(metric))]
+        coverage = len(held) / len(groups) if groups else 1.0
         matches.append(Match(fact, metric, float(obs.metrics[metric]), relevance, coverage))
     matches.sort(key=lambda m: (-m.relevance, m.fact.observation.id))
     return matches[:limit]

@@ -51,6 +51,7 @@ class Passage:
     url: str
     score: float
     coverage: float
+    about: str = ""  # the record's names and tags: what the passage is about besides its words
 
 
 def _with_subject(sentence: str, entry: SearchEntry) -> str:
@@ -219,6 +220,7 @@ async def best_passages(
                         else 0.0
                     ),
                     coverage=(held + 0.7 * titled) / total,
+                    about=f"{entry.names} {entry.tags}",
                 )
             )
     found.sort(key=lambda p: -p.score)

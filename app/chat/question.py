@@ -151,6 +151,7 @@ class Question:
     relative_year: bool = False  # "last year", to be read against the latest data
     follow_up: bool = False
     entities: dict[str, str] = field(default_factory=dict)
+    entity_words: list[str] = field(default_factory=list)  # the spellings the question used
     metrics_change: bool = False  # "by how much did deaths rise": the change, not the count
     share: bool = False  # "what share of attacks"
 
@@ -174,6 +175,7 @@ class Question:
             years=self.years or previous.years,
             period=self.period or (previous.period if not self.years else None),
             entities={**previous.entities, **self.entities},
+            entity_words=[*previous.entity_words, *self.entity_words],
         )
 
 
