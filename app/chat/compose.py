@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.engine import Answer
 from app.chat.facts import Facts, Match, best_facts, load_facts, named_entities, previous_period
-from app.chat.passages import MONTH_NAMES, Passage, best_passages
+from app.chat.passages import MONTH_NAMES, QUESTION_WORDS, Passage, best_passages
 from app.chat.question import Period, Question, read
 from app.chat.schemas import ChatCitation
 from app.core.errors import InvalidInput
 from app.incidents.models import DIMENSION_COLUMNS
 from app.policies.models import ItemInstitution, PolicyItem
-from app.policies.service import get_item
+from app.policies.service import ItemFilters, get_item, list_items
 from app.reports import service as reports
 from app.search import service as search
 from app.search.query import Vocabulary, words
@@ -35,6 +35,7 @@ UNANSWERED = (
 )
 MIN_COVERAGE = 0.5
 FACT_COVERAGE = 0.34
+WEAKEST_FACT = -3.0
 STATUS_WORDS = {
     "not_started": "not started",
     "in_progress": "in progress",
@@ -51,6 +52,12 @@ METRIC_NOUNS = {
     "foiled_plots": ("foiled plot", "foiled plots"),
     "incidents": ("incident", "incidents"),
 }
+
+
+def subject_words(text: str) -> str:
+    """A question without its question words: what to search for."""
+    kept = [w for w in words(text) if w not in QUESTION_WORDS and w not in ("many", "much")]
+    return " ".join(kept) or text
 
 
 def written(day: date, precision: str = "day") -> str:
@@ -207,7 +214,7 @@ async def _facts_answer(
     if not matches:
         return None
     best = matches[0]
-    if best.relevance < 0 and (question.entities or len(matches) > 1):
+    if best.relevance < WEAKEST_FACT:
         return None
     if best.coverage < FACT_COVERAGE:
         return None
@@ -261,15 +268,26 @@ def _most_answer(
     ]
     if not candidates:
         return None
-    # Only rows of one table and one kind are compared: the most relevant one's.
-    lead = candidates[0].fact.observation
-    same = [
-        m
-        for m in candidates
-        if m.fact.observation.statistics_id == lead.statistics_id
-        and m.metric == candidates[0].metric
-        and not m.fact.observation.is_total
-    ]
+    # Rows are compared within one breakdown (one table, one metric, one period): the fullest
+    # that fits, so "which region" reads Table 4's regions, not a note's two of them.
+    breakdowns: dict[tuple[str, str, date, date], list[Match]] = {}
+    for m in candidates:
+        obs = m.fact.observation
+        others = [
+            d
+            for d, c in DIMENSION_COLUMNS.items()
+            if getattr(obs, c)
+            and d != split
+            and not (split == "district" and d == "region")
+            and d not in question.entities
+            and not (d in ("region", "district") and "place" in question.entities)
+        ]
+        if not others:
+            key = (obs.statistics_id, m.metric, obs.period_start, obs.period_end)
+            breakdowns.setdefault(key, []).append(m)
+    if not breakdowns:
+        return None
+    same = max(breakdowns.values(), key=lambda rows: (len(rows), max(r.relevance for r in rows)))
     lowest = bool(re.search(r"\b(?:least|lowest|fewest)\b", question.english.lower()))
     top = (min if lowest else max)(same, key=lambda m: m.value)
     obs = top.fact.observation
@@ -292,7 +310,7 @@ def _most_answer(
 async def _find_item(
     session: AsyncSession, question: Question, context: dict[str, Any], *, threshold: float = 1.0
 ) -> PolicyItem | None:
-    text = " ".join(w for w in question.english.split() if len(w) > 1)
+    text = subject_words(question.english)
     try:
         results = (await search.search(session, text, types=("item",), limit=1)).results
     except InvalidInput:
@@ -334,7 +352,8 @@ async def _status_answer(
 
 
 ENDING = re.compile(
-    r"\b(?:end|ended|ends|lapse|lapsed|expire|expired|stop|stopped|abolish|repeal|close|closed|finish)",
+    r"\b(?:end|ended|ends|lapse|lapsed|expire|expired|stop|stopped|abolish|repeal|close|closed"
+    r"|finish|exit|exited|leave|left|removed|came off|taken off)",
     re.I,
 )
 STARTING = re.compile(
@@ -351,9 +370,15 @@ async def _when_answer(
     if question.follow_up and context.get("item"):
         item = await get_item(session, context["item"])
     else:
-        item = await _find_item(session, question, {}, threshold=2.0)
+        item = await _find_item(session, question, {}, threshold=1.5)
     if item is None:
         return None
+    subject = set(words(subject_words(question.english))) - set(
+        words(STARTING.pattern + ENDING.pattern)
+    )
+    named = set(words(f"{item.title} {item.short_title or ''} {' '.join(item.aliases)}"))
+    if not question.follow_up and subject and len(subject & named) < len(subject) / 2:
+        return None  # the question is about something else than the item found
     ending = bool(ENDING.search(question.english))
     starting = bool(STARTING.search(question.english)) or not ending
     title_words = set(words(item.title + " " + (item.short_title or "")))
@@ -439,7 +464,7 @@ async def _children_answer(
     session: AsyncSession, question: Question, context: dict[str, Any]
 ) -> Answer | None:
     """'How many points are listed under section 7.4?': count the items under the one named."""
-    text = STRUCTURE.sub(" ", question.english)
+    text = subject_words(STRUCTURE.sub(" ", question.english))
     try:
         results = (await search.search(session, text, types=("item",), limit=5)).results
     except InvalidInput:
@@ -472,6 +497,71 @@ async def _children_answer(
                 context=_question_context(question, item=parent.slug),
             )
     return None
+
+
+LIST_STATUSES = [
+    (r"partially implemented|partly implemented", "partially_implemented"),
+    (r"not (?:yet )?started|not begun", "not_started"),
+    (r"in progress|under way|ongoing", "in_progress"),
+    (r"stalled|stuck", "stalled"),
+    (r"abandoned|dropped", "abandoned"),
+    (r"lapsed|expired", "lapsed"),
+    (r"proposed", "proposed"),
+    (r"implemented|completed|done", "implemented"),
+]
+LIST_KINDS = [
+    (r"recommendations?", "recommendation"),
+    (r"clauses|points|nukaat", "nap_clause"),
+    (r"laws|legislation|acts|ordinances", "legislation"),
+    (r"institutions|bodies", "institution"),
+]
+
+
+async def _list_answer(session: AsyncSession, question: Question) -> Answer | None:
+    """'Which recommendations are stalled?': the items of that kind and status."""
+    lowered = question.english.lower()
+    status = next((code for p, code in LIST_STATUSES if re.search(rf"\b(?:{p})\b", lowered)), None)
+    kind = next((code for p, code in LIST_KINDS if re.search(rf"\b(?:{p})\b", lowered)), None)
+    if status is None:
+        return None
+    page = await list_items(session, ItemFilters(kind=kind, status=status), limit=200)
+    label = {"nap_clause": "NAP points", "recommendation": "recommendations"}.get(
+        kind or "", (kind or "items").replace("_", " ") + ("s" if kind else "")
+    )
+    state = STATUS_WORDS.get(status, status.replace("_", " "))
+    if not page.items:
+        text = f"No {label} are recorded as {state}."
+    else:
+        names = "; ".join(i.short_title or i.title for i in page.items[:8])
+        more = f"; and {len(page.items) - 8} more" if len(page.items) > 8 else ""
+        text = f"{len(page.items)} {label} are {state}: {names}{more}."
+    dates = [i.status_date for i in page.items if i.status_date]
+    return Answer(
+        text=text,
+        found=True,
+        citations=[
+            ChatCitation(
+                type="item",
+                id=i.slug,
+                title=i.title,
+                source="Nigran tracker: current status",
+                url=f"/api/v1/items/{i.slug}",
+            )
+            for i in page.items[:8]
+        ]
+        or [
+            ChatCitation(
+                type="section",
+                id="summary",
+                title="Progress summary",
+                source="Nigran tracker: current statuses",
+                url="/api/v1/summary",
+            )
+        ],
+        as_of=max(dates) if dates else None,
+        language=question.language,
+        context=_question_context(question),
+    )
 
 
 async def _summary_answer(session: AsyncSession, question: Question) -> Answer:
@@ -569,6 +659,10 @@ async def _answer(
 ) -> Answer:
     if question.kind == "summary":
         return await _summary_answer(session, question)
+    if question.kind == "list":
+        listed = await _list_answer(session, question)
+        if listed:
+            return listed
     if question.kind == "who" and question.follow_up:
         responsible = await _who_is_responsible(session, question, context)
         if responsible:

@@ -197,8 +197,16 @@ def unexplained_dimensions(fact: Fact, question_stems: set[str], entities: dict[
         value = getattr(fact.observation, column)
         if value is None or dimension in entities:
             continue
-        if dimension in PLACE_COLUMNS and value.lower() == place:
-            continue
+        if (
+            dimension in PLACE_COLUMNS
+            and place
+            and place
+            in (
+                (fact.observation.district or "").lower(),
+                (fact.observation.region or "").lower(),
+            )
+        ):
+            continue  # the place asked for, or the province of the district asked for
         if not {stem(w) for w in words(value.replace("_", " "))} & question_stems:
             count += 1
     return count
@@ -246,14 +254,20 @@ def question_terms(question: Question, vocabulary: Vocabulary | None) -> list[se
     return groups
 
 
+def known_terms(groups: list[set[str]], facts: "Facts") -> list[set[str]]:
+    """Only words some observation holds can tell observations apart ('conducted' cannot)."""
+    return [g for g in groups if any(facts.frequency.get(t) for t in g)]
+
+
 def best_facts(
     question: Question, facts: Facts, *, limit: int = 5, vocabulary: Vocabulary | None = None
 ) -> list[Match]:
     """Observations that answer the question, best first; empty when none fits its conditions."""
     entities = question.entities
     stems = {stem(w) for w in words(question.english)}
-    groups = question_terms(question, vocabulary)
+    groups = known_terms(question_terms(question, vocabulary), facts)
     explaining = set().union(*groups) if groups else set()
+    explaining |= {stem(w) for w in words(question.english) if METRIC_WORD.fullmatch(w)}
     metrics = question.wanted_metrics
     matches: list[Match] = []
     for fact in facts.facts:
@@ -273,6 +287,8 @@ def best_facts(
             relevance += 1.0
         if metric not in metrics:
             relevance += 1.0
+        else:
+            relevance -= 0.3 * metrics.index(metric)  # the metric asked for before its fallbacks
         held = [g for g in groups if g & (set(fact.words) | stems_of(metric))]
         coverage = len(held) / len(groups) if groups else 1.0
         matches.append(Match(fact, metric, float(obs.metrics[metric]), relevance, coverage))

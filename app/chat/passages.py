@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.question import Question
 from app.core.errors import InvalidInput
+from app.core.names import normalise_name
 from app.search import service as search
 from app.search.models import SearchEntry
 from app.search.query import Slot, Vocabulary, parse, stem, words
@@ -95,6 +96,7 @@ def _weight(slot: Slot, corpus: Corpus) -> float:
 
 
 ENTITY_BONUS = 1.5
+SUBJECT_BONUS = 4.0
 RECOMMENDATION_KINDS = ("recommendation", "report section")
 
 
@@ -169,6 +171,9 @@ async def best_passages(
     weights = [_weight(s, state.corpus) for s in slots]
     asked = {stem(w) for w in words(question.english)}
     entity_stems = [{stem(w) for w in words(name)} for name in question.entities.values()]
+    entity_names = {
+        normalise_name(n) for n in (*question.entities.values(), *question.entity_words)
+    }
     total = sum(weights) or 1.0
     found: list[Passage] = []
     for entry in entries:
@@ -177,6 +182,9 @@ async def best_passages(
         position = rank.get((entry.type, entry.key), len(keys))
         boost = 1.2 / (position + 1) + (0.8 if item_slug and entry.item_slug == item_slug else 0.0)
         title_stems = {stem(w) for w in words(f"{entry.title} {entry.names} {entry.tags}")}
+        # The record of the group or place asked about is the likeliest to answer about it.
+        if entity_names & {normalise_name(n) for n in entry.names.split("\n") if n.strip()}:
+            boost += SUBJECT_BONUS
         previous: set[str] = set()
         for raw in SENTENCE.split(entry.body.replace("\n", " ")):
             sentence = raw.strip()

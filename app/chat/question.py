@@ -49,7 +49,7 @@ METRIC_WORDS: list[tuple[str, str]] = [
     (r"arrests?|arrested|apprehended|detained", "arrests"),
     (r"clash(?:es)?|encounters?|exchanges? of fire", "clashes"),
     (r"foiled|thwarted", "foiled_plots"),
-    (r"(?:killed|deaths?|died|dead|fatalities|lives|killings?|martyred)", "killed"),
+    (r"(?:killed|kill|kills|deaths?|died|dead|fatalities|lives|killings?|martyred)", "killed"),
     (r"(?:injured|wounded|injuries|hurt)", "injured"),
     (r"(?:attacks?|incidents?|bombings?|blasts?|strikes)", "attacks"),
 ]
@@ -66,7 +66,10 @@ KINDS: list[tuple[str, str]] = [
         r"\b(?:most|highest|largest|worst)\b.*\bwhich (?:district|region|province|city|group)\b",
         "most",
     ),
-    (r"\bwhich recommendations\b|\blist (?:the )?(?:recommendations|items|clauses)\b", "list"),
+    (
+        r"\b(?:which|what|list|name)\b.*\b(?:recommendations|clauses|points|laws|institutions|items|measures)\b.*\b(?:stalled|implemented|not started|in progress|abandoned|lapsed|proposed|unknown)\b|\blist (?:the )?(?:recommendations|items|clauses)\b",
+        "list",
+    ),
     (
         r"\bhow many\b|\bhow much\b|\bnumber of\b|\bcount of\b|\btotal (?:number )?of\b|\bby how much\b|\bwhat (?:share|percentage|proportion)\b",
         "count",
@@ -162,7 +165,7 @@ class Question:
         if self.metrics_change:
             return [f"{m}_change_pct" for m in base] + base
         if self.share:
-            return [f"{m}_share_pct" for m in base] + ["share_pct", *base]
+            return [f"{m}_share_pct" for m in base]
         return base
 
     def with_context(self, previous: "Question") -> "Question":
