@@ -306,15 +306,16 @@ def previous_period(match: Match, facts: Facts) -> Match | None:
     if obs.period_start.month != 1 or obs.period_end != date(obs.period_start.year, 12, 31):
         return None
     keys = {c: getattr(obs, c) for c in DIMENSION_COLUMNS.values()}
-    for fact in facts.facts:
-        other = fact.observation
-        if (
-            other.statistics_id == obs.statistics_id
-            and other.period_start == date(obs.period_start.year - 1, 1, 1)
-            and other.period_end == date(obs.period_start.year - 1, 12, 31)
-            and match.metric in other.metrics
-            and all(getattr(other, c) == v for c, v in keys.items())
-            and (other.note or "")[:40] == (obs.note or "")[:40]
-        ):
-            return Match(fact, match.metric, float(other.metrics[match.metric]), 0.0)
-    return None
+    earlier = [
+        fact
+        for fact in facts.facts
+        if fact.observation.statistics_id == obs.statistics_id
+        and fact.observation.period_start == date(obs.period_start.year - 1, 1, 1)
+        and fact.observation.period_end == date(obs.period_start.year - 1, 12, 31)
+        and match.metric in fact.observation.metrics
+        and all(getattr(fact.observation, c) == v for c, v in keys.items())
+    ]
+    if len(earlier) != 1:
+        return None  # none, or several rows that could be meant: say nothing rather than guess
+    other = earlier[0]
+    return Match(other, match.metric, float(other.observation.metrics[match.metric]), 0.0)
