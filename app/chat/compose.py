@@ -673,7 +673,7 @@ async def _answer(
             return counted_items
     numeric = (question.kind == "most" or (question.kind == "count" and question.metrics)) or (
         bool(question.metrics)
-        and (bool(question.years) or bool(question.entities))
+        and bool(question.years)
         and question.kind not in ("when", "who", "status", "recommend")
     )
     if numeric:

@@ -221,11 +221,15 @@ class Match:
     coverage: float = 1.0  # share of the question's own words the observation holds
 
 
-def _specific_metric(metrics: dict[str, float], stems: set[str]) -> str | None:
+def _specific_metric(metrics: dict[str, float], stems: set[str], asked: list[str]) -> str | None:
     """A metric the question names more precisely than its base word: 'children' ->
-    children_killed, 'security personnel' -> security_personnel_killed."""
+    children_killed, 'security personnel' -> security_personnel_killed (never another base:
+    'killed in suicide attacks' is not suicide_attacks)."""
     for metric in metrics:
         if metric.endswith("_pct") or "_" not in metric:
+            continue
+        base = next((p for p in metric.split("_") if p in BASE_METRIC_WORDS), None)
+        if base is not None and asked and base not in asked:
             continue
         qualifiers = [p for p in metric.split("_") if p not in BASE_METRIC_WORDS]
         if qualifiers and all(stem(p) in stems for p in qualifiers):
@@ -272,7 +276,7 @@ def best_facts(
     matches: list[Match] = []
     for fact in facts.facts:
         obs = fact.observation
-        metric = _specific_metric(obs.metrics, stems) or next(
+        metric = _specific_metric(obs.metrics, stems, question.metrics) or next(
             (m for m in metrics if m in obs.metrics), None
         )
         if metric is None:

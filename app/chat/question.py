@@ -247,7 +247,8 @@ def read(message: str) -> Question:
     )
     metrics = _metrics(english)
     if {"killed", "injured"} & set(metrics) and not re.search(r"\battacks? and\b", lowered):
-        metrics = [m for m in metrics if m != "attacks"]
+        # "killed in suicide attacks": the attacks say where, the deaths are what is counted.
+        metrics = [m for m in metrics if m not in ("attacks", "suicide_attacks")]
     return Question(
         original=message,
         english=english,
