@@ -16,9 +16,11 @@ data_cli = typer.Typer(help="The policy_data/ files.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
 import_cli = typer.Typer(help="Import outside data.", no_args_is_help=True)
+chat_cli = typer.Typer(help="Chat conversations.", no_args_is_help=True)
 cli.add_typer(data_cli, name="data")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(import_cli, name="import")
+cli.add_typer(chat_cli, name="chat")
 
 
 def alembic_config() -> Config:
@@ -182,6 +184,20 @@ def import_incidents(
     )
     for kind, names in report.unmapped.items():
         typer.echo(f"unmapped {kind} ({len(names)}), kept as written: {', '.join(names[:20])}")
+
+
+@chat_cli.command("purge")
+def chat_purge() -> None:
+    """Delete conversations idle longer than NIGRAN_CHAT_RETENTION_DAYS (0 keeps them all)."""
+    from app.chat import service
+    from app.core.time import utcnow
+
+    days = get_settings().chat_retention_days
+    if days == 0:
+        typer.echo("NIGRAN_CHAT_RETENTION_DAYS is 0: conversations are kept forever")
+        return
+    removed = asyncio.run(_in_transaction(lambda s: service.purge_expired(s, now=utcnow())))
+    typer.echo(f"purged {removed} conversation(s) idle for more than {days} days")
 
 
 @cli.command()

@@ -10,7 +10,10 @@ from httpx import ASGITransport, AsyncClient
 
 from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
+from app.chat import engine as chat_engine
+from app.chat.router import router as chat_router
 from app.core.config import get_settings
+from app.core.db import session_factory
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.incidents.router import router as incidents_router
@@ -27,11 +30,15 @@ log = logging.getLogger("nigran")
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Answer one search in-process before serving: FastAPI builds its routes and the search
-    service its vocabulary on first use, which would otherwise land on the first visitor."""
+    """Answer one search and one question in-process before serving: FastAPI builds its routes,
+    search its vocabulary and the chat its statistics on first use, which would otherwise land
+    on the first visitor."""
     try:
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://warm-up") as c:
             await c.get(f"{API_PREFIX}/search", params={"q": "national action plan"})
+            await c.get(f"{API_PREFIX}/chat/conversations/{'0' * 32}")  # a 404: builds the routes
+        async with session_factory()() as session:  # the chat's statistics, without a write
+            await chat_engine.answer(session, "How many attacks were there in 2023?")
     except Exception as exc:  # a missing or unmigrated database must not stop the server
         log.warning("warm-up skipped: %s", exc)
     yield
@@ -54,6 +61,7 @@ def create_app() -> FastAPI:
         reports_router,
         incidents_router,
         search_router,
+        chat_router,
         audit_router,
         accounts_router,
     ):

@@ -2,6 +2,7 @@
 
 from app.accounts.models import Account, ApiKey
 from app.audit.models import AuditEntry
+from app.chat.models import ChatConversation, ChatTurn
 from app.core.idempotency import IdempotencyRecord
 from app.incidents.models import (
     IncidentImport,
@@ -35,6 +36,8 @@ __all__ = [
     "Account",
     "ApiKey",
     "AuditEntry",
+    "ChatConversation",
+    "ChatTurn",
     "Correction",
     "Document",
     "IdempotencyRecord",

@@ -53,6 +53,34 @@ class Settings(BaseSettings):
         description="Origins allowed to call the API from a browser (JSON list).",
     )
     key_days: int = Field(default=365, description="Days a new API key stays valid.")
+    chat_retention_days: int = Field(
+        default=90,
+        ge=0,
+        description="Days a chat conversation is kept after its last message; 0 keeps them all.",
+    )
+    chat_provider_base_url: str = Field(
+        default="",
+        description="OpenAI-compatible API that phrases chat answers, e.g. "
+        "http://127.0.0.1:8080/v1; empty: the offline engine answers alone.",
+    )
+    chat_provider_model: str = Field(
+        default="",
+        description="Model the chat provider is asked for; shown as the answer's engine.",
+    )
+    chat_provider_api_key: str = Field(
+        default="",
+        description="Sent to the chat provider as `Authorization: Bearer`; never logged.",
+    )
+    chat_provider_timeout_seconds: float = Field(
+        default=8.0,
+        gt=0,
+        description="Seconds to wait for each provider reply before the offline engine answers.",
+    )
+    chat_provider_max_tool_rounds: int = Field(
+        default=4,
+        ge=0,
+        description="Rounds of tool calls the provider may make before it must answer.",
+    )
 
 
 @lru_cache
