@@ -216,7 +216,8 @@ async def _facts_answer(
     best = matches[0]
     if best.relevance < WEAKEST_FACT:
         return None
-    if best.coverage < FACT_COVERAGE:
+    if best.coverage < FACT_COVERAGE and not question.entities:
+        # Without a group or place to pin it down, the row must hold the question's own words.
         return None
     wanted = [m for m in question.wanted_metrics if not m.endswith("_pct")]
     if best.metric == "attacks":

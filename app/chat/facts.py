@@ -40,6 +40,7 @@ GENERIC = {
     "describe", "tell", "about", "me", "most", "highest",
 }  # fmt: skip
 K1, B = 1.2, 0.75
+UNEXPLAINED = 2.5  # per dimension of a row the question says nothing about
 METRIC_WORD = re.compile("|".join(f"(?:{p})" for p, _ in METRIC_WORDS))
 # Words that are also aliases but are almost never meant as one in a question.
 BASE_METRIC_WORDS = {"killed", "injured", "attacks", "pct", "change", "share"}
@@ -284,7 +285,7 @@ def best_facts(
         if not _fits_period(obs, question, facts.latest_year) or not _entity_matches(obs, entities):
             continue
         relevance = sum(max(score(fact, [t], facts) for t in g) for g in groups)
-        relevance -= 1.5 * unexplained_dimensions(fact, explaining, entities)
+        relevance -= UNEXPLAINED * unexplained_dimensions(fact, explaining, entities)
         if obs.is_total and not entities:
             relevance += 0.5
         if question.period and abs((obs.period_start - question.period.start).days) <= 1:
