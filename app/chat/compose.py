@@ -21,11 +21,11 @@ from app.chat.question import Period, Question, read
 from app.chat.schemas import ChatCitation
 from app.core.errors import InvalidInput
 from app.incidents.models import DIMENSION_COLUMNS
-from app.policies.models import ItemInstitution, PolicyItem
+from app.policies.models import ItemInstitution, PolicyItem, TimelineEvent
 from app.policies.service import ItemFilters, get_item, list_items
 from app.reports import service as reports
 from app.search import service as search
-from app.search.query import Vocabulary, words
+from app.search.query import Vocabulary, stem, words
 
 UNANSWERED = (
     "I don't have that in the tracker's data. I can answer questions about terrorist attacks, "
@@ -363,6 +363,72 @@ STARTING = re.compile(
 )
 
 
+# The verb of a "when" question, to the timeline event types it asks about.
+EVENT_VERBS: list[tuple[str, tuple[str, ...]]] = [
+    (r"amend(?:ed|ment)?", ("amended",)),
+    (r"approv(?:e|ed|al)|endorse(?:d)?", ("approved",)),
+    (r"announc(?:e|ed|ement)", ("announced",)),
+    (r"enact(?:ed)?|pass(?:ed)?|adopt(?:ed)?", ("enacted", "approved")),
+    (r"promulgat(?:e|ed)", ("promulgated",)),
+    (r"extend(?:ed)?|extension", ("extended",)),
+    (r"rul(?:e|ed|ing)|verdict|judgment", ("ruling",)),
+    (r"ceasefire|truce", ("ceasefire",)),
+    (r"talks?|negotiat(?:e|ed|ions)|meet|met|meeting", ("talks", "meeting")),
+    (r"ban(?:ned)?|proscrib(?:e|ed)|design(?:ate|ated)", ("designation",)),
+    (r"review(?:ed)?", ("review",)),
+]
+
+
+async def _event_of_type(
+    session: AsyncSession, item: PolicyItem, question: Question
+) -> Answer | None:
+    """'When was the ATA amended?': the item's event of that type; the one the question's other
+    words fit best, the earliest of equals."""
+    lowered = question.english.lower()
+    types = next(
+        (kinds for pattern, kinds in EVENT_VERBS if re.search(rf"\b(?:{pattern})\b", lowered)),
+        None,
+    )
+    if types is None:
+        return None
+    events = list(
+        await session.scalars(
+            select(TimelineEvent)
+            .where(
+                TimelineEvent.item_id == item.id,
+                TimelineEvent.type.in_(types),
+                TimelineEvent.review_state == "approved",
+            )
+            .order_by(TimelineEvent.event_date, TimelineEvent.id)
+        )
+    )
+    if not events:
+        return None
+    asked = {stem(w) for w in words(subject_words(question.english))}
+    best = max(
+        events,
+        key=lambda e: (len(asked & {stem(w) for w in words(e.description)}), -events.index(e)),
+    )
+    on = "on" if best.date_precision == "day" else "in"
+    when = written(best.event_date, best.date_precision)
+    text = f"{item.short_title or item.title}: {best.type.replace('_', ' ')} {on} {when}. {best.description}"
+    return Answer(
+        text=text[:900],
+        found=True,
+        citations=[
+            ChatCitation(
+                type="event",
+                id=str(best.id),
+                title=f"{item.short_title or item.title}: {best.type}, {when}",
+                source="Nigran tracker timeline (from the PIPS 2024 report and the public reference facts)",
+                url=f"/api/v1/items/{item.slug}/timeline",
+            )
+        ],
+        language=question.language,
+        context=_question_context(question, item=item.slug),
+    )
+
+
 async def _when_answer(
     session: AsyncSession, question: Question, context: dict[str, Any]
 ) -> Answer | None:
@@ -380,6 +446,9 @@ async def _when_answer(
     named = set(words(f"{item.title} {item.short_title or ''} {' '.join(item.aliases)}"))
     if not question.follow_up and subject and len(subject & named) < len(subject) / 2:
         return None  # the question is about something else than the item found
+    typed = await _event_of_type(session, item, question)
+    if typed is not None:
+        return typed
     ending = bool(ENDING.search(question.english))
     starting = bool(STARTING.search(question.english)) or not ending
     title_words = set(words(item.title + " " + (item.short_title or "")))
