@@ -107,4 +107,7 @@ async def begin_write(session: AsyncSession) -> None:
     await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the session commits (or rolls back) when the endpoint returns, before the
+# response is sent, so a client never sees success for a write whose commit then failed, and a
+# follow-up request sent the moment the answer arrives sees the committed data.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
