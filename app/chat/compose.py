@@ -309,9 +309,16 @@ def _most_answer(
 
 
 async def _find_item(
-    session: AsyncSession, question: Question, context: dict[str, Any], *, threshold: float = 1.0
+    session: AsyncSession,
+    question: Question,
+    context: dict[str, Any],
+    *,
+    threshold: float = 1.0,
+    drop: re.Pattern[str] | None = None,
 ) -> PolicyItem | None:
-    text = subject_words(question.english)
+    """The item a question is about; `drop` takes out words that say what happened to it
+    ("established", "amended"), which would otherwise find other items that use them."""
+    text = subject_words(drop.sub(" ", question.english) if drop else question.english)
     try:
         results = (await search.search(session, text, types=("item",), limit=1)).results
     except InvalidInput:
@@ -358,11 +365,16 @@ ENDING = re.compile(
     re.I,
 )
 STARTING = re.compile(
-    r"\b(?:start|started|begin|began|launch|launched|set up|establish|established|create|created|introduce|introduced|enact|enacted|pass|passed|form|formed|found|founded|announce|announced|merge|merged|merger|happen|take place|took place)\b",
+    r"\b(?:start|started|begin|began|launch|launched|set up|establish|established|create|created|introduce|introduced|enact|enacted|pass|passed|form|formed|found|founded|announce|announced|happen|take place|took place)\b",
     re.I,
 )
 
 
+VERBS = re.compile(
+    "|".join(p.pattern for p in (STARTING, ENDING))
+    + r"|\b(?:amend\w*|approv\w*|announc\w*|adopt\w*|promulgat\w*|extend\w*)\b",
+    re.I,
+)
 # The verb of a "when" question, to the timeline event types it asks about.
 EVENT_VERBS: list[tuple[str, tuple[str, ...]]] = [
     (r"amend(?:ed|ment)?", ("amended",)),
@@ -436,8 +448,10 @@ async def _when_answer(
     item = None
     if question.follow_up and context.get("item"):
         item = await get_item(session, context["item"])
+    elif "group" in question.entities:
+        return None  # "when was the TTP formed": the group's own record answers, not an item
     else:
-        item = await _find_item(session, question, {}, threshold=1.5)
+        item = await _find_item(session, question, {}, threshold=1.5, drop=VERBS)
     if item is None:
         return None
     subject = set(words(subject_words(question.english))) - set(
@@ -446,7 +460,9 @@ async def _when_answer(
     named = set(words(f"{item.title} {item.short_title or ''} {' '.join(item.aliases)}"))
     if not question.follow_up and subject and len(subject & named) < len(subject) / 2:
         return None  # the question is about something else than the item found
-    typed = await _event_of_type(session, item, question)
+    typed = (
+        None if ENDING.search(question.english) else await _event_of_type(session, item, question)
+    )
     if typed is not None:
         return typed
     ending = bool(ENDING.search(question.english))
@@ -688,6 +704,8 @@ async def _passage_answer(
             for p in passages
             if any(n <= set(words(f"{p.text} {p.title} {p.about}")) for n in names)
         ]
+    if question.kind == "when":
+        passages = [p for p in passages if re.search(r"\b(?:1[89]|20)\d\d\b", p.text)]
     if not passages or passages[0].coverage < MIN_COVERAGE:
         return None
     best = passages[0]

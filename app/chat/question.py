@@ -79,7 +79,7 @@ KINDS: list[tuple[str, str]] = [
         "status",
     ),
     (
-        r"^\s*when\b|\bwhat (?:date|year|month)\b|\bwhich (?:date|year|month)\b|\bin what year\b|\bon what date\b|\bsince when\b",
+        r"\bwhen\b|\bwhat (?:date|year|month)\b|\bwhich (?:date|year|month)\b|\bin what year\b|\bon what date\b|\bsince when\b",
         "when",
     ),
     (
