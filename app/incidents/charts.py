@@ -151,7 +151,10 @@ def _draw(trend: TrendOut, markers: Sequence[Marker]) -> Figure:
     step = max(1, len(labels) // 12)
     axes.set_xticks(range(0, len(labels), step), labels[::step], rotation=30, ha="right")
     axes.set_xlim(-0.6, len(labels) - 0.4)
-    axes.set_ylim(bottom=0)
+    if all(p.value >= 0 for s in trend.series for p in s.points):
+        axes.set_ylim(bottom=0)  # counts start at zero; changes in % may be negative
+    else:
+        axes.axhline(0, color="#555555", linewidth=0.8)
     axes.set_ylabel(trend.unit[0].upper() + trend.unit[1:])
     period = next((g for g in trend.group_by if g in ("year", "quarter", "month")), "period")
     axes.set_xlabel(period.capitalize() if period != "published" else "Period as published")

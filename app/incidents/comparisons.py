@@ -273,13 +273,19 @@ async def item_trends(
                 unavailable = exc.detail
         comparisons: list[Comparison] = []
         coverage: list[str] = []
-        for key in dates:
+        # Percentages (a change, a share) are not summed over a window.
+        percentages = link.metric.endswith("_pct")
+        for key in [] if percentages else dates:
             around: list[Comparison] = []
             for series in trend_out.series if trend_out else []:
                 for months in windows:
                     around += compare(series.key, series.points, key, months)
             comparisons += [c for c in around if c.covered]
             coverage.append(_coverage(key, around, trend_out))
+        if percentages:
+            coverage = ["A series of percentages: windows before and after are not summed."]
+        elif not dates:
+            coverage = ["The item has no key dates to compare around."]
         out.append(
             LinkedTrend(
                 metric=link.metric,
@@ -291,7 +297,7 @@ async def item_trends(
                 trend=trend_out,
                 unavailable=unavailable,
                 comparisons=comparisons,
-                coverage=coverage if dates else ["The item has no key dates to compare around."],
+                coverage=coverage,
             )
         )
     return ItemTrends(
