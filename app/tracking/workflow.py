@@ -68,7 +68,8 @@ async def propose_status(
         effective_date=data.effective_date,
         review_state=ReviewState.PENDING,
         origin="api",
-        base_version=item.version,
+        # The version the proposer saw (If-Match), so an approval can tell if the item moved on.
+        base_version=if_match if if_match is not None else item.version,
     )
     session.add(update_row)
     await session.flush()
