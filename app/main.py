@@ -23,6 +23,9 @@ from app.search.router import router as search_router
 from app.system.router import router as system_router
 from app.timeline.router import router as timeline_router
 from app.tracking.router import router as tracking_router
+from app.web.review import router as review_router
+from app.web.router import install as install_pages
+from app.web.session import session_middleware
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("nigran")
@@ -66,6 +69,10 @@ def create_app() -> FastAPI:
         accounts_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    install_pages(app)  # HTML pages at /, their stylesheet at /static
+    app.include_router(review_router)  # sign-in, propose and review pages
+    session_cls, session_options = session_middleware()
+    app.add_middleware(session_cls, **session_options)  # the pages' signed sign-in cookie
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

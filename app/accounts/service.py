@@ -1,5 +1,7 @@
 """Accounts and keys: create, revoke, authenticate."""
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,22 +93,43 @@ async def revoke_key(session: AsyncSession, *, prefix: str, actor: str = "cli") 
     return key
 
 
-async def authenticate(session: AsyncSession, key: str) -> Actor:
-    prefix = key_prefix(key)
-    found = None
-    if prefix:
-        found = (
-            await session.execute(
-                select(ApiKey, Account).join(Account).where(ApiKey.prefix == prefix)
-            )
-        ).first()
-    if found is None or not key_matches(key, found[0].key_hash):
-        raise Unauthenticated("the API key is not valid")
-    api_key, account = found
+async def _key_and_account(session: AsyncSession, prefix: str) -> tuple[ApiKey, Account] | None:
+    found = (
+        await session.execute(select(ApiKey, Account).join(Account).where(ApiKey.prefix == prefix))
+    ).first()
+    return (found[0], found[1]) if found else None
+
+
+def _active_actor(api_key: ApiKey, account: Account) -> Actor:
+    """The key's actor, unless the key was revoked or has expired."""
     if api_key.revoked_at is not None:
         raise Unauthenticated("the API key was revoked")
     if api_key.expires_at is not None and api_key.expires_at <= utcnow():
         raise Unauthenticated("the API key has expired")
     return Actor(
-        account_id=account.id, name=account.name, role=Role(account.role), key_prefix=prefix
+        account_id=account.id, name=account.name, role=Role(account.role), key_prefix=api_key.prefix
     )  # type: ignore[arg-type]
+
+
+async def authenticate(session: AsyncSession, key: str) -> Actor:
+    prefix = key_prefix(key)
+    found = await _key_and_account(session, prefix) if prefix else None
+    if found is None or not key_matches(key, found[0].key_hash):
+        raise Unauthenticated("the API key is not valid")
+    return _active_actor(*found)
+
+
+def key_reference(key_hash: str) -> str:
+    """Names one key without revealing it or its hash: what a browser session keeps beside the
+    prefix, so a session is tied to the exact key that signed in (a signed cookie naming only a
+    public prefix would be forgeable by anyone holding the signing secret alone)."""
+    return hashlib.sha256(f"nigran-session:{key_hash}".encode()).hexdigest()[:32]
+
+
+async def actor_for_prefix(session: AsyncSession, prefix: str, *, reference: str) -> Actor:
+    """The actor of a key that signed in earlier, checked again on every request so that a
+    revoked or expired key stops working at once; `reference` is its `key_reference`."""
+    found = await _key_and_account(session, prefix)
+    if found is None or not hmac.compare_digest(key_reference(found[0].key_hash), reference):
+        raise Unauthenticated("the signed-in key is not valid")
+    return _active_actor(*found)

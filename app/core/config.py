@@ -1,9 +1,10 @@
 """All settings, read from the environment (prefix NIGRAN_, except DATABASE_URL)."""
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,15 @@ class Settings(BaseSettings):
         description="Origins allowed to call the API from a browser (JSON list).",
     )
     key_days: int = Field(default=365, description="Days a new API key stays valid.")
+    session_secret: SecretStr = Field(
+        default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
+        description="Signs the monitor and reviewer pages' session cookie (32+ characters). "
+        "Unset: a random value per process, so a restart signs everyone out and several "
+        "workers reject each other's cookies; set it in production.",
+    )
+    session_hours: int = Field(
+        default=12, gt=0, description="Hours a page sign-in lasts before the key is asked again."
+    )
     chat_retention_days: int = Field(
         default=90,
         ge=0,
@@ -81,6 +91,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Rounds of tool calls the provider may make before it must answer.",
     )
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        """A short secret makes session cookies forgeable by brute force."""
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("NIGRAN_SESSION_SECRET must be at least 32 characters")
+        return value
 
 
 @lru_cache
