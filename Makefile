@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench soak check-data postgres clean
+.PHONY: run test lint format bench soak check-data postgres browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,23 @@ postgres:
 		pg_isready -q -h 127.0.0.1 -p 5432 || \
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start || true; \
 	else echo "no local PostgreSQL cluster: the PostgreSQL half of the suite will be skipped"; fi
+
+## Install Debian's Chromium for the browser tests (tests/web/test_browser.py) if it is missing.
+## Never fails: without it the browser tests are reported as skipped, in red, at the end of the run.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -qq
+browser:
+	@if [ -x $(CHROMIUM) ]; then echo "$(CHROMIUM) is installed: $$($(CHROMIUM) --version 2>/dev/null)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium with apt-get (quietly; a few minutes at most)"; \
+		{ timeout 300 $(APT) update && \
+		  timeout 600 $(APT) install -y --no-install-recommends chromium fonts-liberation; \
+		} >/tmp/nigran-chromium-install.log 2>&1; \
+		if [ -x $(CHROMIUM) ]; then echo "installed: $$($(CHROMIUM) --version 2>/dev/null)"; \
+		else tail -5 /tmp/nigran-chromium-install.log; \
+		     echo "chromium could not be installed: the browser tests will be skipped"; fi; \
+	else echo "no apt-get: install Chromium at $(CHROMIUM) yourself, or the browser tests will be skipped"; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

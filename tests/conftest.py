@@ -122,3 +122,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _postgres_skip:
         terminalreporter.write_sep("!", "POSTGRESQL TESTS WERE SKIPPED", red=True, bold=True)
         terminalreporter.write_line(_postgres_skip[0], red=True)
+    browser_skips = [  # tests/web/conftest.py skips with "BROWSER TESTS SKIPPED: <reason>"
+        report.longrepr[2]
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and "BROWSER TESTS SKIPPED" in report.longrepr[2]
+    ]
+    if browser_skips:
+        terminalreporter.write_sep("!", "BROWSER TESTS WERE SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(browser_skips[0].removeprefix("Skipped: "), red=True)
