@@ -308,6 +308,26 @@ def _most_answer(
     )
 
 
+def _about_item(item: PolicyItem, text: str, question: Question, source: str) -> Answer:
+    """An answer about one item, citing it; the next turn may say "it" for the item."""
+    return Answer(
+        text=text,
+        found=True,
+        citations=[
+            ChatCitation(
+                type="item",
+                id=item.slug,
+                title=item.title,
+                source=source,
+                url=f"/api/v1/items/{item.slug}",
+            )
+        ],
+        as_of=item.status_date,
+        language=question.language,
+        context=_question_context(question, item=item.slug),
+    )
+
+
 async def _find_item(
     session: AsyncSession,
     question: Question,
@@ -341,21 +361,11 @@ async def _status_answer(
     passages = await best_passages(session, question, item_slug=item.slug, limit=1)
     detail = f" {passages[0].text}" if passages and passages[0].key in (item.slug,) else ""
     text = f"{item.title}: {status}{when}.{detail}"
-    return Answer(
-        text=text[:1200],
-        found=True,
-        citations=[
-            ChatCitation(
-                type="item",
-                id=item.slug,
-                title=item.title,
-                source="Nigran tracker: the approved status history (baseline from the PIPS 2024 report)",
-                url=f"/api/v1/items/{item.slug}",
-            )
-        ],
-        as_of=item.status_date,
-        language=question.language,
-        context=_question_context(question, item=item.slug),
+    return _about_item(
+        item,
+        text[:1200],
+        question,
+        "Nigran tracker: the approved status history (baseline from the PIPS 2024 report)",
     )
 
 
@@ -485,21 +495,11 @@ async def _when_answer(
         event = next((p for p in own if p.type == "event" and str(when.year) in p.text), None)
         if event and verbs:
             text += f" {event.text}"
-    return Answer(
-        text=text[:900],
-        found=True,
-        citations=[
-            ChatCitation(
-                type="item",
-                id=item.slug,
-                title=item.title,
-                source="Nigran tracker record (dates from the PIPS 2024 report and the public reference facts)",
-                url=f"/api/v1/items/{item.slug}",
-            )
-        ],
-        as_of=item.status_date,
-        language=question.language,
-        context=_question_context(question, item=item.slug),
+    return _about_item(
+        item,
+        text[:900],
+        question,
+        "Nigran tracker record (dates from the PIPS 2024 report and the public reference facts)",
     )
 
 
@@ -521,21 +521,11 @@ async def _who_is_responsible(
     )
     if not names:
         return None
-    return Answer(
-        text=f"{item.title}: responsibility lies with {', '.join(names)}.",
-        found=True,
-        citations=[
-            ChatCitation(
-                type="item",
-                id=item.slug,
-                title=item.title,
-                source="Nigran tracker record",
-                url=f"/api/v1/items/{item.slug}",
-            )
-        ],
-        as_of=item.status_date,
-        language=question.language,
-        context=_question_context(question, item=item.slug),
+    return _about_item(
+        item,
+        f"{item.title}: responsibility lies with {', '.join(names)}.",
+        question,
+        "Nigran tracker record",
     )
 
 
