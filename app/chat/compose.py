@@ -36,6 +36,7 @@ UNANSWERED = (
 MIN_COVERAGE = 0.5
 FACT_COVERAGE = 0.34
 WEAKEST_FACT = -3.0
+RIVAL_MARGIN = 1.5
 STATUS_WORDS = {
     "not_started": "not started",
     "in_progress": "in progress",
@@ -204,6 +205,24 @@ def _previous_question(context: dict[str, Any]) -> Question | None:
     )
 
 
+def _other_source(best: Match, matches: list[Match]) -> Match | None:
+    """A row of another statistics set that fits the question as well but gives another value."""
+    obs = best.fact.observation
+    signature = {c: getattr(obs, c) for c in DIMENSION_COLUMNS.values()}
+    for other in matches[1:]:
+        o = other.fact.observation
+        if (
+            o.statistics_id != obs.statistics_id
+            and other.metric == best.metric
+            and other.value != best.value
+            and (o.period_start, o.period_end) == (obs.period_start, obs.period_end)
+            and {c: getattr(o, c) for c in DIMENSION_COLUMNS.values()} == signature
+            and best.relevance - other.relevance <= RIVAL_MARGIN
+        ):
+            return other
+    return None
+
+
 async def _facts_answer(
     session: AsyncSession, question: Question, facts: Facts, context: dict[str, Any]
 ) -> Answer | None:
@@ -232,6 +251,15 @@ async def _facts_answer(
             sentences[0] = sentences[0].replace(
                 " (source:", f"; {_number(value)} {singular if value == 1 else plural} (source:", 1
             )
+    rival = _other_source(best, matches)
+    if rival is not None:
+        # Two sources count the same thing differently (Sindh with or without Karachi): say both.
+        obs = rival.fact.observation
+        note = f" ({obs.note.rstrip('.')})" if obs.note and len(obs.note) < 160 else ""
+        sentences.append(
+            f"Another source gives {_number(rival.value)}{note} (source: {_stat_citation(rival).source})."
+        )
+        citations.append(_stat_citation(rival))
     if STORY.search(question.english):
         # "What happened?": the note of a matching observation that tells the story.
         told = best.fact.observation.note or ""
