@@ -38,6 +38,7 @@ from app.timeline.router import Filters as TimelineFilters
 from app.tracking.status import Status
 from app.web import STATIC_DIR, templates
 from app.web.security import SameOrigin, SecurityHeaders
+from app.web.session import pop_flash
 
 CHANGES_DAYS = 180
 TIMELINE_PAGE = 100
@@ -49,6 +50,8 @@ HEADLINE_TREND = {"metric": "attacks", "statistics": "pips-yearly-totals", "grou
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    # A message left by the page that sent the visitor here ("your update was proposed").
+    context.setdefault("page_flash", pop_flash(request) if "session" in request.scope else None)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

@@ -389,6 +389,9 @@ async def test_a_monitor_proposes_and_a_reviewer_approves(
     response = await client.post(f"/items/{SLUG}/propose", data={**form.hidden, **FORM})
     assert response.status_code == 303
     assert response.headers["location"] == f"/items/{SLUG}"
+    landed = await client.get(f"/items/{SLUG}")
+    assert "was sent for review" in landed.text  # the confirmation shows where it lands
+    assert "was sent for review" not in (await client.get(f"/items/{SLUG}")).text  # once
 
     (pending,) = (await queue(client, keys["reviewer"]))["status_updates"]
     assert pending["item"] == SLUG
