@@ -36,7 +36,9 @@ def atom_feed(events: list[TimelineEntry], *, base_url: str, feed_url: str, subt
         title = f"{event.item_title or event.item}: {event.type.replace('_', ' ')} ({event.date.isoformat()})"
         _el(entry, "title", title)
         _el(entry, "updated", _stamp(event))
-        _el(entry, "link", href=item_url)
+        # Feed readers open the page; programs can follow the JSON record.
+        _el(entry, "link", href=f"{base_url}items/{event.item}", rel="alternate", type="text/html")
+        _el(entry, "link", href=item_url, rel="related", type="application/json")
         _el(entry, "category", term=event.type)
         cited = "; ".join(
             ", ".join(str(p) for p in (s.document or s.doc, s.table, s.section, s.url) if p)

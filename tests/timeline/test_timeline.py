@@ -72,7 +72,9 @@ async def test_approved_status_changes_join_the_timeline_and_feed(
     assert feed.version == "atom10"
     assert feed.feed.title.startswith("Nigran")
     first = feed.entries[0]
-    assert "status change" in first.title and first.link.endswith("/api/v1/items/test-plan")
+    assert "status change" in first.title and first.link.endswith("/items/test-plan")
+    assert not first.link.endswith("/api/v1/items/test-plan")  # the page, for people
+    assert any(lk.href.endswith("/api/v1/items/test-plan") for lk in first.links)
     assert first.updated.startswith("2025-02-01")
 
 
