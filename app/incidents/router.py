@@ -329,6 +329,15 @@ AnnotateParam = Annotated[
     str | None,
     Query(max_length=120, description="An item's slug: draw its key dates as labelled markers."),
 ]
+
+
+async def _chart(session, query, annotate, render, media_type) -> Response:  # type: ignore[no-untyped-def]
+    """One trend drawn by `render`, off the event loop (matplotlib is CPU-bound)."""
+    out = await trends.trend(session, query)
+    image = await run_in_threadpool(render, out, await _markers(session, annotate))
+    return Response(image, media_type=media_type)
+
+
 CHART_RESPONSES = {**PROBLEMS, 200: {"content": {"image/svg+xml": {}, "image/png": {}}}}
 
 
@@ -342,10 +351,7 @@ CHART_RESPONSES = {**PROBLEMS, 200: {"content": {"image/svg+xml": {}, "image/png
 async def trend_svg(
     session: SessionDep, query: TrendParams, annotate: AnnotateParam = None
 ) -> Response:
-    out = await trends.trend(session, query)
-    markers = await _markers(session, annotate)
-    svg = await run_in_threadpool(charts.render_svg, out, markers)
-    return Response(svg, media_type="image/svg+xml")
+    return await _chart(session, query, annotate, charts.render_svg, "image/svg+xml")
 
 
 @router.get(
@@ -358,10 +364,7 @@ async def trend_svg(
 async def trend_png(
     session: SessionDep, query: TrendParams, annotate: AnnotateParam = None
 ) -> Response:
-    out = await trends.trend(session, query)
-    markers = await _markers(session, annotate)
-    png = await run_in_threadpool(charts.render_png, out, markers)
-    return Response(png, media_type="image/png")
+    return await _chart(session, query, annotate, charts.render_png, "image/png")
 
 
 def _csv_list(value: str | None) -> list[str]:
