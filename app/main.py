@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.router import router as accounts_router
 from app.audit.router import router as audit_router
 from app.chat import engine as chat_engine
 from app.chat.router import router as chat_router
+from app.core.cache import ResponseCache, data_version_for
 from app.core.config import get_settings
-from app.core.db import session_factory
+from app.core.db import get_sessionmaker, session_factory
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.incidents.router import router as incidents_router
@@ -45,9 +47,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as exc:  # a missing or unmigrated database must not stop the server
         log.warning("warm-up skipped: %s", exc)
     yield
+    if app.state.data_version is not None:
+        await app.state.data_version.close()
 
 
-def create_app() -> FastAPI:
+def create_app(engine: AsyncEngine | None = None) -> FastAPI:
+    """The app on the configured database, or on `engine` (tests, benchmarks)."""
     settings = get_settings()
     app = FastAPI(
         title="Nigran",
@@ -56,6 +61,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    if engine is not None:
+        app.dependency_overrides[get_sessionmaker] = lambda: session_factory(engine)
     for router in (
         system_router,
         policies_router,
@@ -73,6 +80,17 @@ def create_app() -> FastAPI:
     app.include_router(review_router)  # sign-in, propose and review pages
     session_cls, session_options = session_middleware()
     app.add_middleware(session_cls, **session_options)  # the pages' signed sign-in cookie
+    url = engine.url.render_as_string(hide_password=False) if engine else settings.database_url
+    version = data_version_for(url) if settings.cache else None
+    app.state.data_version = version
+    if version is not None:
+        app.add_middleware(
+            ResponseCache,
+            version=version,
+            max_bytes=settings.cache_megabytes * 1024 * 1024,
+            max_entry_bytes=4 * 1024 * 1024,
+            cache_control=settings.cache_control,
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

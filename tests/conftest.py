@@ -7,7 +7,7 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import get_sessionmaker, make_engine, session_factory
+from app.core.db import make_engine, session_factory
 from app.main import create_app
 from tests.databases import Templates, drop_copy, postgres_unavailable_reason
 
@@ -101,8 +101,7 @@ async def mini_db(
 
 
 def _client_for(db: Database) -> AsyncClient:
-    app = create_app()
-    app.dependency_overrides[get_sessionmaker] = lambda: session_factory(db.engine)
+    app = create_app(db.engine)
     return AsyncClient(transport=ASGITransport(app=app), base_url="http://test")
 
 

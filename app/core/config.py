@@ -25,6 +25,19 @@ class Settings(BaseSettings):
     pool_max_overflow: int = Field(
         default=5, description="Extra PostgreSQL connections under bursts."
     )
+    cache: bool = Field(
+        default=True,
+        description="Keep anonymous GET responses in memory until the data changes "
+        "(NIGRAN_CACHE=off to build every response afresh).",
+    )
+    cache_megabytes: int = Field(
+        default=64, gt=0, description="Memory the response cache may hold per process."
+    )
+    cache_control: str = Field(
+        default="public, no-cache",
+        description="Cache-Control sent with cacheable responses; the default lets clients "
+        "and proxies keep a copy but revalidate it (ETag, If-None-Match) every time.",
+    )
     sql_echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
     policy_data_dir: Path = Field(
         default=PROJECT_ROOT / "policy_data", description="Folder `nigran seed` loads."
@@ -43,6 +56,35 @@ class Settings(BaseSettings):
     )
     corrections_per_hour: int = Field(
         default=5, description="Public corrections one client address may submit per hour."
+    )
+    redis_url: str = Field(
+        default="",
+        description="Redis holding the rate-limit windows, shared by every worker, e.g. "
+        "redis://127.0.0.1:6379/0 (also rediss://, unix://); empty: each process counts in "
+        "its own memory.",
+    )
+    rate_limit_prefix: str = Field(
+        default="nigran:rl",
+        min_length=1,
+        description="Prefix of this app's rate-limit keys in Redis (`<prefix>:<limiter>/...`).",
+    )
+    redis_timeout_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        description="Seconds to wait for Redis to connect or answer before a rate-limit check "
+        "falls back to process memory.",
+    )
+    redis_retry_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="After Redis fails, seconds rate limits stay in process memory before "
+        "Redis is tried again.",
+    )
+    rate_limit_memory_keys: int = Field(
+        default=10_000,
+        ge=1,
+        description="Keys (addresses, API keys) each in-memory rate limiter tracks at most; "
+        "beyond it the least recently counted key is forgotten.",
     )
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted.")
     max_import_bytes: int = Field(
@@ -91,6 +133,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Rounds of tool calls the provider may make before it must answer.",
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        """A typo here would otherwise only show as every check falling back to memory."""
+        schemes = ("redis", "rediss", "unix", "async+redis", "async+rediss", "async+redis+unix")
+        if value and value.partition("://")[0] not in schemes:
+            raise ValueError("NIGRAN_REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("session_secret")
     @classmethod

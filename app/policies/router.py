@@ -7,15 +7,17 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.auth import OptionalActor, ReviewerActor
 from app.accounts.models import Role
-from app.core.db import SessionDep
+from app.core.db import ReadEngineDep, SessionDep, run_read
+from app.core.errors import NotFound
 from app.core.export import FormatParam, csv_response, wants_csv
 from app.core.idempotency import run_once
 from app.core.pagination import Cursor, Limit, decode_cursor
+from app.core.responses import json_bytes
 from app.policies import service, writes
 from app.policies.models import PolicyItem
 from app.policies.schemas import ItemDetail, ItemPage
 from app.policies.vocabulary import ItemKind, Jurisdiction, Theme
-from app.policies.writes import etag, parse_if_match
+from app.policies.writes import etag, parse_if_match, representation_etag
 from app.search import service as search
 from app.tracking.status import Status
 
@@ -71,12 +73,14 @@ async def list_items(
 @router.get(
     "/{slug}", response_model=ItemDetail, summary="One item with status, history and timeline"
 )
-async def get_item(
-    item: CurrentItem, session: SessionDep, response: Response, actor: OptionalActor
-) -> ItemDetail:
-    response.headers["ETag"] = etag(item)
+async def get_item(slug: str, engine: ReadEngineDep, actor: OptionalActor) -> Response:
     reviewer = actor is not None and actor.can(Role.REVIEWER)
-    return await service.item_detail(session, item, show_pending=reviewer)
+    detail = await run_read(engine, service.read_item_detail, slug, reviewer)
+    if detail is None:
+        raise NotFound(f"no item with slug {slug!r}")
+    body = json_bytes(detail)
+    tag = representation_etag(slug, detail["version"], body)
+    return Response(body, media_type="application/json", headers={"ETag": tag})
 
 
 @router.post("", status_code=201, response_model=ItemDetail, summary="Create an item (reviewers)")

@@ -19,6 +19,9 @@ class Citation(BaseModel):
     confidence: str | None = None
 
 
+CITATION_FIELDS = {name: None for name in Citation.model_fields}
+
+
 class ItemRef(BaseModel):
     slug: str
     kind: str

@@ -2,9 +2,21 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -20,17 +32,16 @@ from app.policies.models import (
     TimelineEvent,
 )
 from app.policies.schemas import (
+    CITATION_FIELDS,
     ItemDetail,
     ItemPage,
-    ItemRef,
     ItemSummary,
-    SeriesLinkOut,
     StatusEntry,
     TimelineEntry,
     citations,
 )
 from app.tracking.models import ReviewState, StatusUpdate
-from app.tracking.service import current_order, statuses_by_jurisdiction
+from app.tracking.service import current_order
 
 
 @dataclass(frozen=True)
@@ -174,80 +185,224 @@ def timeline_entry(event: TimelineEvent, slug: str, titles: dict[str, str]) -> T
     )
 
 
-def _ref(item: PolicyItem) -> ItemRef:
-    return ItemRef(slug=item.slug, kind=item.kind, title=item.title, status=item.status)
-
-
 async def item_detail(
     session: AsyncSession, item: PolicyItem, *, show_pending: bool = False
 ) -> ItemDetail:
-    titles = await document_titles(session)
-    (summary,) = await summarize(session, [item], titles)
-    visible = [ReviewState.APPROVED.value, ReviewState.REJECTED.value]
-    if show_pending:
-        visible.append(ReviewState.PENDING.value)
-    history = await session.scalars(
-        select(StatusUpdate)
-        .where(StatusUpdate.item_id == item.id, StatusUpdate.review_state.in_(visible))
-        .order_by(*current_order())
+    """The full record of an item, for the pages and the chat (typed)."""
+    connection = await session.connection()
+    detail = await connection.run_sync(read_item_detail, item.slug, show_pending)
+    return ItemDetail.model_validate(detail)
+
+
+_items = PolicyItem.__table__
+_updates = StatusUpdate.__table__
+_events = TimelineEvent.__table__
+_HISTORY_COLUMNS = [
+    _updates.c[name]
+    for name in (
+        "id", "status", "progress", "note", "jurisdiction", "effective_date",
+        "effective_precision", "recorded_at", "author", "review_state", "reviewed_by",
+        "reviewed_at", "review_reason", "evidence",
     )
-    events = await session.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.item_id == item.id, TimelineEvent.review_state.in_(visible))
-        .order_by(TimelineEvent.event_date, TimelineEvent.position, TimelineEvent.id)
+]  # fmt: skip
+
+
+def _cite(raw: list[dict[str, Any]], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """Citations as `Citation` serializes them: every field, in its order."""
+    return [
+        {
+            **{name: c.get(name) for name in CITATION_FIELDS},
+            "document": titles.get(c.get("doc", "")),
+        }
+        for c in raw
+    ]
+
+
+def _item_sets_statement():  # type: ignore[no-untyped-def]
+    """Themes, institutions, children, related items and document titles in one statement:
+    rows of (set, a, b, c, d, position)."""
+    item_id, text_null = bindparam("item_id"), cast(null(), String)
+    other, related, referrer = _items.alias(), ItemRelation.__table__, aliased(ItemRelation)
+    themes, institutions, documents = (
+        ItemTheme.__table__,
+        ItemInstitution.__table__,
+        Document.__table__,
     )
-    children = await session.scalars(
-        select(PolicyItem).where(PolicyItem.parent_id == item.id).order_by(PolicyItem.id)
-    )
-    related = await session.scalars(
-        select(PolicyItem)
-        .join(ItemRelation, ItemRelation.related_id == PolicyItem.id)
-        .where(ItemRelation.item_id == item.id)
-        .order_by(PolicyItem.id)
-    )
-    referrer = aliased(ItemRelation)
-    related_by = await session.scalars(
-        select(PolicyItem)
-        .join(referrer, referrer.item_id == PolicyItem.id)
-        .where(referrer.related_id == item.id)
-        .order_by(PolicyItem.id)
-    )
-    links = await session.scalars(
-        select(SeriesLink).where(SeriesLink.item_id == item.id).order_by(SeriesLink.id)
-    )
-    by_jurisdiction = await statuses_by_jurisdiction(session, item.id)  # type: ignore[arg-type]
-    return ItemDetail(
-        **summary.model_dump(),
-        aliases=item.aliases,
-        start_date=item.start_date,
-        start_precision=item.start_precision,
-        end_date=item.end_date,
-        end_precision=item.end_precision,
-        target_date=item.target_date,
-        status_by_jurisdiction={k: status_entry(v, titles) for k, v in by_jurisdiction.items()},
-        history=[status_entry(u, titles) for u in history],
-        timeline=[timeline_entry(e, item.slug, titles) for e in events],
-        children=[_ref(c) for c in children],
-        related=[_ref(r) for r in related],
-        related_by=[_ref(r) for r in related_by],
-        links=[_link(link) for link in links],
-        created_at=item.created_at,
-        updated_at=item.updated_at,
+
+    def refs(name: str):  # type: ignore[no-untyped-def]
+        return select(
+            literal_column(f"'{name}'"),
+            other.c.slug,
+            other.c.kind,
+            other.c.title,
+            other.c.status,
+            other.c.id,
+        )
+
+    return union_all(
+        select(
+            literal_column("'theme'"), themes.c.theme, text_null, text_null, text_null, literal(0)
+        ).where(themes.c.item_id == item_id),
+        select(
+            literal_column("'institution'"),
+            institutions.c.institution,
+            text_null,
+            text_null,
+            text_null,
+            institutions.c.position,
+        ).where(institutions.c.item_id == item_id),
+        refs("child").where(other.c.parent_id == item_id),
+        refs("related")
+        .join_from(other, related, related.c.related_id == other.c.id)
+        .where(related.c.item_id == item_id),
+        refs("related_by")
+        .join_from(other, referrer, referrer.item_id == other.c.id)
+        .where(referrer.related_id == item_id),
+        select(
+            literal_column("'document'"),
+            documents.c.id,
+            documents.c.title,
+            text_null,
+            text_null,
+            literal(0),
+        ),
     )
 
 
-def _link(link: SeriesLink) -> SeriesLinkOut:
+# Built once: composing a statement costs more than running it on SQLite.
+_parent = _items.alias()
+_ITEM = (
+    select(_items, _parent.c.slug.label("parent_slug"))
+    .outerjoin(_parent, _parent.c.id == _items.c.parent_id)
+    .where(_items.c.slug == bindparam("slug"))
+)
+_ITEM_SETS = _item_sets_statement()
+_HISTORY = (
+    select(*_HISTORY_COLUMNS)
+    .where(
+        _updates.c.item_id == bindparam("item_id"),
+        _updates.c.review_state.in_(bindparam("visible", expanding=True)),
+    )
+    .order_by(*current_order())
+)
+_TIMELINE = (
+    select(
+        _events.c.id,
+        _events.c.event_date,
+        _events.c.date_precision,
+        _events.c.type,
+        _events.c.description,
+        _events.c.sources,
+    )
+    .where(
+        _events.c.item_id == bindparam("item_id"),
+        _events.c.review_state.in_(bindparam("visible", expanding=True)),
+    )
+    .order_by(_events.c.event_date, _events.c.position, _events.c.id)
+)
+_LINKS = (
+    select(SeriesLink.__table__)
+    .where(SeriesLink.__table__.c.item_id == bindparam("item_id"))
+    .order_by(SeriesLink.__table__.c.id)
+)
+PUBLIC_STATES = [ReviewState.APPROVED.value, ReviewState.REJECTED.value]
+REVIEWER_STATES = [*PUBLIC_STATES, ReviewState.PENDING.value]
+
+
+def read_item_detail(
+    connection: Connection, slug: str, show_pending: bool = False
+) -> dict[str, Any] | None:
+    """An item's full record as plain data (the `ItemDetail` shape), in five statements, or
+    None if there is no such item. Synchronous Core, so it runs on either engine's connection
+    (`app.core.db.run_read`, or `AsyncConnection.run_sync`)."""
+    item = connection.execute(_ITEM, {"slug": slug}).mappings().first()
+    if item is None:
+        return None
+    key = {"item_id": item["id"]}
+    sets: dict[str, list[Any]] = defaultdict(list)
+    titles: dict[str, str] = {}
+    for name, a, b, c, d, position in connection.execute(_ITEM_SETS, key):
+        if name == "document":
+            titles[a] = b
+        elif name in ("theme", "institution"):
+            sets[name].append((position, a))
+        else:
+            sets[name].append((position, {"slug": a, "kind": b, "title": c, "status": d}))
+    visible = {**key, "visible": REVIEWER_STATES if show_pending else PUBLIC_STATES}
+    history = [
+        {**row, "evidence": _cite(row["evidence"], titles)}
+        for row in connection.execute(_HISTORY, visible).mappings()
+    ]
+    by_jurisdiction: dict[str, dict[str, Any]] = {}
+    for entry in history:  # newest first: the first approved one per jurisdiction is current
+        if entry["jurisdiction"] and entry["review_state"] == ReviewState.APPROVED.value:
+            by_jurisdiction.setdefault(entry["jurisdiction"], entry)
+    timeline = [
+        {
+            "id": event.id,
+            "item": slug,
+            "item_title": None,
+            "item_kind": None,
+            "date": event.event_date,
+            "date_precision": event.date_precision,
+            "type": event.type,
+            "description": event.description,
+            "sources": _cite(event.sources, titles),
+        }
+        for event in connection.execute(_TIMELINE, visible)
+    ]
+    links = connection.execute(_LINKS, key)
+
+    def ordered(name: str) -> list[Any]:
+        return [value for _, value in sorted(sets[name], key=lambda pair: pair[0])]
+
+    return {
+        "slug": item["slug"],
+        "kind": item["kind"],
+        "title": item["title"],
+        "short_title": item["short_title"],
+        "number": item["number"],
+        "status": item["status"],
+        "progress": item["progress"],
+        "status_date": item["status_date"],
+        "parent": item["parent_slug"],
+        "jurisdiction": item["jurisdiction"],
+        "themes": sorted(theme for _, theme in sets["theme"]),
+        "institutions": ordered("institution"),
+        "target_actors": item["target_actors"],
+        "summary": item["summary"],
+        "sources": _cite(item["sources"], titles),
+        "version": item["version"],
+        "aliases": item["aliases"],
+        "start_date": item["start_date"],
+        "start_precision": item["start_precision"],
+        "end_date": item["end_date"],
+        "end_precision": item["end_precision"],
+        "target_date": item["target_date"],
+        "status_by_jurisdiction": by_jurisdiction,
+        "history": history,
+        "timeline": timeline,
+        "children": ordered("child"),
+        "related": ordered("related"),
+        "related_by": ordered("related_by"),
+        "links": [_link(link) for link in links],  # type: ignore[arg-type]
+        "created_at": item["created_at"],
+        "updated_at": item["updated_at"],
+    }
+
+
+def _link(link: SeriesLink) -> dict[str, Any]:
     query = {"metric": link.metric, **link.dimensions}
     if link.table_label:
         query["table"] = link.table_label
     if link.statistics_id:
         query["statistics"] = link.statistics_id
-    return SeriesLinkOut(
-        metric=link.metric,
-        dimensions=link.dimensions,
-        table=link.table_label,
-        statistics=link.statistics_id,
-        rationale=link.rationale,
-        stats_url=f"/api/v1/stats?{urlencode(query)}",
-        trend_url=f"/api/v1/trends?{urlencode(query)}",
-    )
+    return {
+        "metric": link.metric,
+        "dimensions": link.dimensions,
+        "table": link.table_label,
+        "statistics": link.statistics_id,
+        "rationale": link.rationale,
+        "stats_url": f"/api/v1/stats?{urlencode(query)}",
+        "trend_url": f"/api/v1/trends?{urlencode(query)}",
+    }

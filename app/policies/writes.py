@@ -1,5 +1,6 @@
 """Writing items: the one path both the loader and the API use, so both validate alike."""
 
+import hashlib
 from typing import Any
 
 from pydantic import ValidationError
@@ -91,11 +92,12 @@ async def replace_item_sets(
 
 
 def parse_if_match(header: str | None) -> int | None:
-    """The item version an `If-Match` names (`"slug-v3"`, `W/"slug-v3"`), or None if absent."""
+    """The item version an `If-Match` names (`"slug-v3"`, `"slug-v3.1f2e…"` as a read sends
+    it, `W/"slug-v3"`), or None if absent."""
     if header is None:
         return None
     tag = header.strip().removeprefix("W/").strip('"')
-    version = tag.rsplit("-v", 1)[-1] if "-v" in tag else ""
+    version = tag.rpartition("-v")[2].split(".", 1)[0] if "-v" in tag else ""
     if not version.isdigit():
         raise PreconditionFailed(f"If-Match {header!r} names no version of this item")
     return int(version)
@@ -103,6 +105,14 @@ def parse_if_match(header: str | None) -> int | None:
 
 def etag(item: PolicyItem) -> str:
     return f'"{item.slug}-v{item.version}"'
+
+
+def representation_etag(slug: str, version: int, body: bytes) -> str:
+    """The ETag of one rendering of an item: its version, which `If-Match` checks, and a
+    digest of the body, which `If-None-Match` checks (the body also changes when, say, a
+    child item is renamed, without the item's own version moving)."""
+    digest = hashlib.blake2b(body, digest_size=8).hexdigest()
+    return f'"{slug}-v{version}.{digest}"'
 
 
 async def bump_version(session: AsyncSession, item: PolicyItem, expected: int) -> None:
