@@ -200,6 +200,45 @@ def chat_purge() -> None:
     typer.echo(f"purged {removed} conversation(s) idle for more than {days} days")
 
 
+@cli.command("export")
+def export_dump(
+    file: Annotated[
+        Path, typer.Argument(dir_okay=False, help="Where to write (gzipped if it ends in .gz).")
+    ],
+) -> None:
+    """Dump every table to FILE (JSON Lines, checksummed); API key secrets are left out."""
+    from app.backup.dump import BackupRefused
+    from app.backup.service import export_database
+
+    try:
+        summary = asyncio.run(export_database(file))
+    except (BackupRefused, OSError) as exc:
+        typer.echo(f"export failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"exported to {file}: {summary}")
+
+
+@cli.command("restore")
+def restore_dump(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A `nigran export`.")],
+) -> None:
+    """Load FILE into this empty, migrated database: all or nothing, checked before commit."""
+    from app.backup.dump import BackupRefused, TargetNotEmpty
+    from app.backup.service import restore_database
+
+    try:
+        summary = asyncio.run(restore_database(file))
+    except (BackupRefused, TargetNotEmpty) as exc:
+        typer.echo(f"refused, nothing restored: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"restored {summary}")
+    typer.echo(
+        f"search index rebuilt ({summary.search_entries} entries); "
+        f"audit chain intact ({summary.audit_entries} entries); "
+        "API keys were restored without their secrets: issue new ones with `nigran keys create`"
+    )
+
+
 @cli.command()
 def serve(
     host: str = "127.0.0.1",

@@ -1,0 +1,1 @@
+"""`nigran export` and `nigran restore`: a portable, checksummed dump of the whole database."""
