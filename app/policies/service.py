@@ -2,26 +2,18 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import (
-    String,
-    bindparam,
-    cast,
-    func,
-    literal,
-    literal_column,
-    null,
-    select,
-    union_all,
-)
+import orjson
+from sqlalchemy import JSON, Table, Text, bindparam, cast, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.core.errors import NotFound
 from app.core.pagination import encode_cursor
+from app.core.sqljson import as_json, record, records
 from app.policies.models import (
     Document,
     ItemInstitution,
@@ -36,12 +28,9 @@ from app.policies.schemas import (
     ItemDetail,
     ItemPage,
     ItemSummary,
-    StatusEntry,
-    TimelineEntry,
     citations,
 )
 from app.tracking.models import ReviewState, StatusUpdate
-from app.tracking.service import current_order
 
 
 @dataclass(frozen=True)
@@ -166,25 +155,6 @@ async def summarize(
     ]
 
 
-def status_entry(update: StatusUpdate, titles: dict[str, str]) -> StatusEntry:
-    return StatusEntry(
-        **update.model_dump(exclude={"evidence", "item_id", "origin", "seed_key"}),
-        evidence=citations(update.evidence, titles),
-    )
-
-
-def timeline_entry(event: TimelineEvent, slug: str, titles: dict[str, str]) -> TimelineEntry:
-    return TimelineEntry(
-        id=event.id,  # type: ignore[arg-type]
-        item=slug,
-        date=event.event_date,
-        date_precision=event.date_precision,
-        type=event.type,
-        description=event.description,
-        sources=citations(event.sources, titles),
-    )
-
-
 async def item_detail(
     session: AsyncSession, item: PolicyItem, *, show_pending: bool = False
 ) -> ItemDetail:
@@ -195,16 +165,104 @@ async def item_detail(
 
 
 _items = PolicyItem.__table__
-_updates = StatusUpdate.__table__
-_events = TimelineEvent.__table__
-_HISTORY_COLUMNS = [
-    _updates.c[name]
-    for name in (
-        "id", "status", "progress", "note", "jurisdiction", "effective_date",
-        "effective_precision", "recorded_at", "author", "review_state", "reviewed_by",
-        "reviewed_at", "review_reason", "evidence",
+PUBLIC_STATES = [ReviewState.APPROVED.value, ReviewState.REJECTED.value]
+REVIEWER_STATES = [*PUBLIC_STATES, ReviewState.PENDING.value]
+
+
+STATUS_ENTRY_FIELDS = (
+    "id", "status", "progress", "note", "jurisdiction", "effective_date", "effective_precision",
+    "recorded_at", "author", "review_state", "reviewed_by", "reviewed_at", "review_reason",
+    "evidence",
+)  # fmt: skip
+
+
+def _columns(table: Table, *names: str) -> dict[str, Any]:
+    """Columns by name for `sqljson.record`, JSON columns marked so they nest as JSON."""
+    chosen = names or [c.name for c in table.c]
+    return {
+        name: as_json(table.c[name]) if isinstance(table.c[name].type, JSON) else table.c[name]
+        for name in chosen
+    }
+
+
+def _detail_statement():  # type: ignore[no-untyped-def]
+    """An item's whole record as one JSON value built by the database: one statement."""
+    item, parent, other = _items, _items.alias("parent_item"), _items.alias("other_item")
+    themes, institutions = ItemTheme.__table__, ItemInstitution.__table__
+    related, referrer = ItemRelation.__table__, ItemRelation.__table__.alias("referrer")
+    updates, events, links = StatusUpdate.__table__, TimelineEvent.__table__, SeriesLink.__table__
+    visible = bindparam("visible", expanding=True)
+    ref = record(**_columns(other, "id", "slug", "kind", "title", "status"))
+    return (
+        select(
+            cast(  # as text on both engines: the driver would otherwise decode PostgreSQL's json
+                record(
+                    item=record(**_columns(item)),
+                    parent=parent.c.slug,
+                    themes=records(
+                        select(record(name=themes.c.theme)).where(themes.c.item_id == item.c.id)
+                    ),
+                    institutions=records(
+                        select(record(**_columns(institutions, "institution", "position"))).where(
+                            institutions.c.item_id == item.c.id
+                        )
+                    ),
+                    children=records(select(ref).where(other.c.parent_id == item.c.id)),
+                    related=records(
+                        select(ref)
+                        .join_from(other, related, related.c.related_id == other.c.id)
+                        .where(related.c.item_id == item.c.id)
+                    ),
+                    related_by=records(
+                        select(ref)
+                        .join_from(other, referrer, referrer.c.item_id == other.c.id)
+                        .where(referrer.c.related_id == item.c.id)
+                    ),
+                    history=records(
+                        select(record(**_columns(updates, *STATUS_ENTRY_FIELDS))).where(
+                            updates.c.item_id == item.c.id, updates.c.review_state.in_(visible)
+                        )
+                    ),
+                    timeline=records(
+                        select(
+                            record(
+                                **_columns(
+                                    events,
+                                    "id",
+                                    "event_date",
+                                    "date_precision",
+                                    "type",
+                                    "description",
+                                    "sources",
+                                    "position",
+                                )
+                            )
+                        ).where(events.c.item_id == item.c.id, events.c.review_state.in_(visible))
+                    ),
+                    links=records(
+                        select(record(**_columns(links))).where(links.c.item_id == item.c.id)
+                    ),
+                    documents=records(
+                        select(record(**_columns(Document.__table__, "id", "title")))
+                    ),
+                ),
+                Text,
+            )
+        )
+        .select_from(item.outerjoin(parent, parent.c.id == item.c.parent_id))
+        .where(item.c.slug == bindparam("slug"))
     )
-]  # fmt: skip
+
+
+_DETAIL = _detail_statement()  # built once: composing a statement costs more than running it
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A timestamp as either engine writes it into JSON, as an aware UTC datetime."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _cite(raw: list[dict[str, Any]], titles: dict[str, str]) -> list[dict[str, Any]]:
@@ -218,143 +276,36 @@ def _cite(raw: list[dict[str, Any]], titles: dict[str, str]) -> list[dict[str, A
     ]
 
 
-def _item_sets_statement():  # type: ignore[no-untyped-def]
-    """Themes, institutions, children, related items and document titles in one statement:
-    rows of (set, a, b, c, d, position)."""
-    item_id, text_null = bindparam("item_id"), cast(null(), String)
-    other, related, referrer = _items.alias(), ItemRelation.__table__, aliased(ItemRelation)
-    themes, institutions, documents = (
-        ItemTheme.__table__,
-        ItemInstitution.__table__,
-        Document.__table__,
-    )
-
-    def refs(name: str):  # type: ignore[no-untyped-def]
-        return select(
-            literal_column(f"'{name}'"),
-            other.c.slug,
-            other.c.kind,
-            other.c.title,
-            other.c.status,
-            other.c.id,
-        )
-
-    return union_all(
-        select(
-            literal_column("'theme'"), themes.c.theme, text_null, text_null, text_null, literal(0)
-        ).where(themes.c.item_id == item_id),
-        select(
-            literal_column("'institution'"),
-            institutions.c.institution,
-            text_null,
-            text_null,
-            text_null,
-            institutions.c.position,
-        ).where(institutions.c.item_id == item_id),
-        refs("child").where(other.c.parent_id == item_id),
-        refs("related")
-        .join_from(other, related, related.c.related_id == other.c.id)
-        .where(related.c.item_id == item_id),
-        refs("related_by")
-        .join_from(other, referrer, referrer.item_id == other.c.id)
-        .where(referrer.related_id == item_id),
-        select(
-            literal_column("'document'"),
-            documents.c.id,
-            documents.c.title,
-            text_null,
-            text_null,
-            literal(0),
-        ),
-    )
-
-
-# Built once: composing a statement costs more than running it on SQLite.
-_parent = _items.alias()
-_ITEM = (
-    select(_items, _parent.c.slug.label("parent_slug"))
-    .outerjoin(_parent, _parent.c.id == _items.c.parent_id)
-    .where(_items.c.slug == bindparam("slug"))
-)
-_ITEM_SETS = _item_sets_statement()
-_HISTORY = (
-    select(*_HISTORY_COLUMNS)
-    .where(
-        _updates.c.item_id == bindparam("item_id"),
-        _updates.c.review_state.in_(bindparam("visible", expanding=True)),
-    )
-    .order_by(*current_order())
-)
-_TIMELINE = (
-    select(
-        _events.c.id,
-        _events.c.event_date,
-        _events.c.date_precision,
-        _events.c.type,
-        _events.c.description,
-        _events.c.sources,
-    )
-    .where(
-        _events.c.item_id == bindparam("item_id"),
-        _events.c.review_state.in_(bindparam("visible", expanding=True)),
-    )
-    .order_by(_events.c.event_date, _events.c.position, _events.c.id)
-)
-_LINKS = (
-    select(SeriesLink.__table__)
-    .where(SeriesLink.__table__.c.item_id == bindparam("item_id"))
-    .order_by(SeriesLink.__table__.c.id)
-)
-PUBLIC_STATES = [ReviewState.APPROVED.value, ReviewState.REJECTED.value]
-REVIEWER_STATES = [*PUBLIC_STATES, ReviewState.PENDING.value]
-
-
 def read_item_detail(
     connection: Connection, slug: str, show_pending: bool = False
 ) -> dict[str, Any] | None:
-    """An item's full record as plain data (the `ItemDetail` shape), in five statements, or
-    None if there is no such item. Synchronous Core, so it runs on either engine's connection
+    """An item's full record as plain data (the `ItemDetail` shape), or None if there is no
+    such item. Synchronous Core, so it runs on either engine's connection
     (`app.core.db.run_read`, or `AsyncConnection.run_sync`)."""
-    item = connection.execute(_ITEM, {"slug": slug}).mappings().first()
-    if item is None:
+    raw = connection.execute(
+        _DETAIL, {"slug": slug, "visible": REVIEWER_STATES if show_pending else PUBLIC_STATES}
+    ).scalar()
+    if raw is None:
         return None
-    key = {"item_id": item["id"]}
-    sets: dict[str, list[Any]] = defaultdict(list)
-    titles: dict[str, str] = {}
-    for name, a, b, c, d, position in connection.execute(_ITEM_SETS, key):
-        if name == "document":
-            titles[a] = b
-        elif name in ("theme", "institution"):
-            sets[name].append((position, a))
-        else:
-            sets[name].append((position, {"slug": a, "kind": b, "title": c, "status": d}))
-    visible = {**key, "visible": REVIEWER_STATES if show_pending else PUBLIC_STATES}
-    history = [
-        {**row, "evidence": _cite(row["evidence"], titles)}
-        for row in connection.execute(_HISTORY, visible).mappings()
-    ]
+    found = orjson.loads(raw)
+    item = found["item"]
+    titles = {document["id"]: document["title"] for document in found["documents"]}
+    history = []
+    for update in found["history"]:
+        update["recorded_at"] = _moment(update["recorded_at"])
+        update["reviewed_at"] = _moment(update["reviewed_at"])
+        update["evidence"] = _cite(update["evidence"], titles)
+        history.append({name: update[name] for name in STATUS_ENTRY_FIELDS})
+    history.sort(key=lambda u: (u["effective_date"], u["recorded_at"], u["id"]), reverse=True)
     by_jurisdiction: dict[str, dict[str, Any]] = {}
     for entry in history:  # newest first: the first approved one per jurisdiction is current
         if entry["jurisdiction"] and entry["review_state"] == ReviewState.APPROVED.value:
             by_jurisdiction.setdefault(entry["jurisdiction"], entry)
-    timeline = [
-        {
-            "id": event.id,
-            "item": slug,
-            "item_title": None,
-            "item_kind": None,
-            "date": event.event_date,
-            "date_precision": event.date_precision,
-            "type": event.type,
-            "description": event.description,
-            "sources": _cite(event.sources, titles),
-        }
-        for event in connection.execute(_TIMELINE, visible)
-    ]
-    links = connection.execute(_LINKS, key)
+    events = sorted(found["timeline"], key=lambda e: (e["event_date"], e["position"], e["id"]))
 
-    def ordered(name: str) -> list[Any]:
-        return [value for _, value in sorted(sets[name], key=lambda pair: pair[0])]
+    def refs(name: str) -> list[dict[str, Any]]:
+        ordered = sorted(found[name], key=lambda ref: ref["id"])
+        return [{key: ref[key] for key in ("slug", "kind", "title", "status")} for ref in ordered]
 
     return {
         "slug": item["slug"],
@@ -365,10 +316,12 @@ def read_item_detail(
         "status": item["status"],
         "progress": item["progress"],
         "status_date": item["status_date"],
-        "parent": item["parent_slug"],
+        "parent": found["parent"],
         "jurisdiction": item["jurisdiction"],
-        "themes": sorted(theme for _, theme in sets["theme"]),
-        "institutions": ordered("institution"),
+        "themes": sorted(theme["name"] for theme in found["themes"]),
+        "institutions": [
+            i["institution"] for i in sorted(found["institutions"], key=lambda i: i["position"])
+        ],
         "target_actors": item["target_actors"],
         "summary": item["summary"],
         "sources": _cite(item["sources"], titles),
@@ -381,28 +334,41 @@ def read_item_detail(
         "target_date": item["target_date"],
         "status_by_jurisdiction": by_jurisdiction,
         "history": history,
-        "timeline": timeline,
-        "children": ordered("child"),
-        "related": ordered("related"),
-        "related_by": ordered("related_by"),
-        "links": [_link(link) for link in links],  # type: ignore[arg-type]
-        "created_at": item["created_at"],
-        "updated_at": item["updated_at"],
+        "timeline": [
+            {
+                "id": event["id"],
+                "item": slug,
+                "item_title": None,
+                "item_kind": None,
+                "date": event["event_date"],
+                "date_precision": event["date_precision"],
+                "type": event["type"],
+                "description": event["description"],
+                "sources": _cite(event["sources"], titles),
+            }
+            for event in events
+        ],
+        "children": refs("children"),
+        "related": refs("related"),
+        "related_by": refs("related_by"),
+        "links": [_link(link) for link in sorted(found["links"], key=lambda link: link["id"])],
+        "created_at": _moment(item["created_at"]),
+        "updated_at": _moment(item["updated_at"]),
     }
 
 
-def _link(link: SeriesLink) -> dict[str, Any]:
-    query = {"metric": link.metric, **link.dimensions}
-    if link.table_label:
-        query["table"] = link.table_label
-    if link.statistics_id:
-        query["statistics"] = link.statistics_id
+def _link(link: dict[str, Any]) -> dict[str, Any]:
+    query = {"metric": link["metric"], **link["dimensions"]}
+    if link["table_label"]:
+        query["table"] = link["table_label"]
+    if link["statistics_id"]:
+        query["statistics"] = link["statistics_id"]
     return {
-        "metric": link.metric,
-        "dimensions": link.dimensions,
-        "table": link.table_label,
-        "statistics": link.statistics_id,
-        "rationale": link.rationale,
+        "metric": link["metric"],
+        "dimensions": link["dimensions"],
+        "table": link["table_label"],
+        "statistics": link["statistics_id"],
+        "rationale": link["rationale"],
         "stats_url": f"/api/v1/stats?{urlencode(query)}",
         "trend_url": f"/api/v1/trends?{urlencode(query)}",
     }
