@@ -18,6 +18,7 @@ from app.core.config import get_settings
 from app.core.db import get_sessionmaker, session_factory
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
+from app.core.responses import HeadAsGet
 from app.incidents.router import router as incidents_router
 from app.policies.router import router as policies_router
 from app.reports.router import router as reports_router
@@ -99,6 +100,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
             expose_headers=["ETag"],
         )
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

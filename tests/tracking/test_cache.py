@@ -32,6 +32,11 @@ async def test_public_reads_revalidate_with_etag(mini_client: AsyncClient) -> No
     assert unchanged.headers["etag"] == tag
     other = await mini_client.get(ITEM, headers={"If-None-Match": '"something-else"'})
     assert other.status_code == 200 and other.content == first.content
+    head = await mini_client.head(ITEM)  # as the GET, without the body
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == tag
+    assert head.headers["content-length"] == str(len(first.content))
+    assert (await mini_client.head("/api/v1/summary")).status_code == 200
     summary = await mini_client.get("/api/v1/summary")  # no ETag of its own: a digest
     revalidated = await mini_client.get(
         "/api/v1/summary", headers={"If-None-Match": summary.headers["etag"]}
