@@ -12,8 +12,10 @@ from app.core.db import SessionDep
 from app.core.ratelimit import RateLimiter
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `nigran keys create`.")
-failed_auth = RateLimiter(get_settings().failed_auth_per_minute, 60, "failed authentications")
-writes = RateLimiter(get_settings().writes_per_minute, 60, "writes")
+failed_auth = RateLimiter(
+    get_settings().failed_auth_per_minute, 60, "failed authentications", name="failed-auth"
+)
+writes = RateLimiter(get_settings().writes_per_minute, 60, "writes", name="writes")
 
 
 def client_address(request: Request) -> str:
@@ -30,14 +32,14 @@ async def optional_actor(
             raise Unauthenticated("send the key as `Authorization: Bearer <key>`")
         return None
     address = client_address(request)
-    failed_auth.check(address)
+    await failed_auth.check(address)
     try:
         actor = await authenticate(session, credentials.credentials)
     except Unauthenticated:
-        failed_auth.record(address)
+        await failed_auth.record(address)
         raise
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        writes.hit(f"key:{actor.key_prefix}")
+        await writes.hit(f"key:{actor.key_prefix}")
     return actor
 
 

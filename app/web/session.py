@@ -189,7 +189,7 @@ async def page_actor(request: Request, session: SessionDep) -> Actor | None:
         return None
     request.state.page_actor = actor  # for the error page, which has no dependencies
     if request.method not in ("GET", "HEAD"):
-        writes.hit(f"key:{actor.key_prefix}")  # the API's per-key write allowance, shared
+        await writes.hit(f"key:{actor.key_prefix}")  # the API's per-key write allowance, shared
     return actor
 
 
