@@ -4,10 +4,25 @@ import base64
 import json
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from app.core.config import get_settings
 from app.core.errors import BadRequest
+
+
+# Row ids are INTEGER columns (32-bit on PostgreSQL). A larger number names no row, but sent to
+# the database it is an overflow error (a 500 on both engines), not an empty result.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _issued(value: object) -> bool:
+    """Whether `value` is something this API puts in a cursor: an id or offset, or a date."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return 0 <= value <= MAX_ID
+    return isinstance(value, str) and len(value) <= 40
 
 
 def encode_cursor(last_id: int) -> str:
@@ -22,7 +37,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
     except (ValueError, KeyError, TypeError) as exc:
         raise BadRequest(f"cursor {cursor!r} is not one this API issued") from exc
-    if not isinstance(after, int):
+    if not isinstance(after, int) or not _issued(after):
         raise BadRequest(f"cursor {cursor!r} is not one this API issued")
     return after
 
@@ -53,6 +68,6 @@ def decode_keyset(cursor: str | None, arity: int) -> list[str | int] | None:
         after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
     except (ValueError, KeyError, TypeError) as exc:
         raise BadRequest(f"cursor {cursor!r} is not one this API issued") from exc
-    if not isinstance(after, list) or len(after) != arity:
+    if not isinstance(after, list) or len(after) != arity or not all(map(_issued, after)):
         raise BadRequest(f"cursor {cursor!r} is not one this API issued")
     return after

@@ -12,7 +12,7 @@ from app.accounts.auth import ReviewerActor
 from app.core.db import SessionDep
 from app.core.errors import InvalidInput, UnsupportedMediaType
 from app.core.export import FormatParam, csv_response, wants_csv
-from app.core.pagination import Cursor, Limit, decode_cursor
+from app.core.pagination import Cursor, Limit, RowId, decode_cursor
 from app.incidents import charts, comparisons, imports, records, service, trends
 from app.incidents.imports import ImportFormat
 from app.incidents.schemas import (
@@ -529,5 +529,5 @@ async def list_incidents(
     tags=["incidents"],
     responses={404: {"description": "No such record."}},
 )
-async def get_incident(record_id: int, session: SessionDep) -> IncidentDetail:
+async def get_incident(record_id: RowId, session: SessionDep) -> IncidentDetail:
     return await records.get_incident(session, record_id)

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import BadRequest
 from app.core.pagination import decode_keyset, encode_keyset
 from app.policies.models import ItemInstitution, ItemTheme, PolicyItem, TimelineEvent
 from app.policies.schemas import TimelineEntry, citations
@@ -78,7 +79,13 @@ async def list_events(
         query = query.where(TimelineEvent.event_date <= filters.date_to)
     after = decode_keyset(cursor, 2)
     if after:
-        after_date, after_id = date.fromisoformat(str(after[0])), int(after[1])
+        # decode_keyset checked the cursor's shape; a forged one may still hold other values.
+        if not isinstance(after[1], int):
+            raise BadRequest(f"cursor {cursor!r} is not one this API issued")
+        try:
+            after_date, after_id = date.fromisoformat(str(after[0])), after[1]
+        except ValueError as exc:
+            raise BadRequest(f"cursor {cursor!r} is not one this API issued") from exc
         if filters.newest_first:
             query = query.where(
                 or_(

@@ -9,7 +9,7 @@ from app.accounts.auth import MonitorActor, OptionalActor, ReviewerActor, client
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.idempotency import run_once
-from app.core.pagination import Limit
+from app.core.pagination import Limit, RowId
 from app.core.ratelimit import RateLimiter
 from app.policies.router import CurrentItem
 from app.policies.writes import parse_if_match
@@ -28,7 +28,9 @@ from app.tracking.schemas import (
 )
 
 router = APIRouter(tags=["tracking"])
-corrections_limit = RateLimiter(get_settings().corrections_per_hour, 3600, "public corrections")
+corrections_limit = RateLimiter(
+    get_settings().corrections_per_hour, 3600, "public corrections", name="corrections"
+)
 IfMatch = Annotated[
     str | None, Header(description='ETag of the item as last read, e.g. "nacta-v3".')
 ]
@@ -63,7 +65,7 @@ async def propose_status(
     summary="Approve a proposed status",
 )
 async def approve_status(
-    update_id: int,
+    update_id: RowId,
     actor: ReviewerActor,
     session: SessionDep,
     if_match: IfMatch = None,
@@ -81,7 +83,7 @@ async def approve_status(
     summary="Reject a proposed status",
 )
 async def reject_status(
-    update_id: int, body: RejectIn, actor: ReviewerActor, session: SessionDep
+    update_id: RowId, body: RejectIn, actor: ReviewerActor, session: SessionDep
 ) -> StatusUpdateOut:
     update = await workflow.reject_status(session, update_id, actor, body.reason)
     return await _update_out(session, update)
@@ -106,7 +108,7 @@ async def propose_event(
     "/events/{event_id}/approve", response_model=EventOut, summary="Approve a proposed event"
 )
 async def approve_event(
-    event_id: int, actor: ReviewerActor, session: SessionDep, body: ReviewIn | None = None
+    event_id: RowId, actor: ReviewerActor, session: SessionDep, body: ReviewIn | None = None
 ) -> EventOut:
     event = await workflow.review_event(
         session, event_id, actor, approve=True, reason=body.reason if body else None
@@ -118,7 +120,7 @@ async def approve_event(
     "/events/{event_id}/reject", response_model=EventOut, summary="Reject a proposed event"
 )
 async def reject_event(
-    event_id: int, body: RejectIn, actor: ReviewerActor, session: SessionDep
+    event_id: RowId, body: RejectIn, actor: ReviewerActor, session: SessionDep
 ) -> EventOut:
     event = await workflow.review_event(session, event_id, actor, approve=False, reason=body.reason)
     return await _event_out(session, event)
@@ -137,7 +139,7 @@ async def submit_correction(
     request: Request,
     _caller: OptionalActor,
 ) -> CorrectionOut:
-    corrections_limit.hit(client_address(request))
+    await corrections_limit.hit(client_address(request))
     return correction_out(await workflow.submit_correction(session, item, body), item.slug)
 
 
@@ -147,7 +149,7 @@ async def submit_correction(
     summary="Approve a correction",
 )
 async def approve_correction(
-    correction_id: int,
+    correction_id: RowId,
     actor: ReviewerActor,
     session: SessionDep,
     if_match: IfMatch = None,
@@ -170,7 +172,7 @@ async def approve_correction(
     summary="Reject a correction",
 )
 async def reject_correction(
-    correction_id: int, body: RejectIn, actor: ReviewerActor, session: SessionDep
+    correction_id: RowId, body: RejectIn, actor: ReviewerActor, session: SessionDep
 ) -> CorrectionOut:
     correction = await workflow.review_correction(
         session, correction_id, actor, approve=False, reason=body.reason, if_match=None

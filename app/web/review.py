@@ -24,6 +24,7 @@ from app.accounts.models import Role
 from app.accounts.service import Actor, Unauthenticated, authenticate, key_reference
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NigranError
+from app.core.pagination import RowId
 from app.core.security import hash_key
 from app.policies import service as items
 from app.policies.models import PolicyItem, TimelineEvent
@@ -154,12 +155,12 @@ async def signin_submit(request: Request, form: CheckedForm, session: SessionDep
     reference to it in the session."""
     next_path = safe_next(_text(form, "next"))
     address = client_address(request)
-    failed_auth.check(address)
+    await failed_auth.check(address)
     key = _text(form, "api_key")
     try:
         actor = await authenticate(session, key)
     except Unauthenticated as exc:
-        failed_auth.record(address)
+        await failed_auth.record(address)
         sign_out(request)
         context = {"next": next_path, "error": f"Not signed in: {exc.detail}."}
         return render(request, "signin.html", context, status_code=422)
@@ -399,7 +400,7 @@ async def _current_state(session: SessionDep, kind: Kind, ident: int) -> dict[st
 async def review_decide(
     request: Request,
     kind: Kind,
-    ident: int,
+    ident: RowId,
     decision: Decision,
     actor: ReviewerPage,
     form: CheckedForm,
