@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import Column, select
+from sqlalchemy import Column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -52,6 +52,14 @@ async def run_once(
             [request.method, request.url.path, jsonable_encoder(body)], sort_keys=True
         ).encode()
     ).hexdigest()
+    if session.bind.dialect.name == "postgresql":
+        # Two identical requests in flight would both miss the stored answer and both act;
+        # the second waits here until the first commits, then replays it. (SQLite's writers
+        # are already serialized by BEGIN IMMEDIATE.)
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
+            {"lock": f"idempotency:{actor}:{key}"},
+        )
     stored = (
         await session.scalars(
             select(IdempotencyRecord).where(

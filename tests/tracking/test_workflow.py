@@ -1,5 +1,7 @@
 """Monitors propose, reviewers approve or reject; only approved updates change an item."""
 
+import asyncio
+
 from httpx import AsyncClient
 
 from tests.tracking.conftest import EVIDENCE, bearer, propose, status_body
@@ -142,6 +144,26 @@ async def test_idempotency_key_makes_a_retry_safe(
         headers=headers,
     )
     assert other.status_code == 409
+
+
+async def test_identical_requests_in_flight_act_once(
+    mini_client: AsyncClient, keys: dict[str, str]
+) -> None:
+    """A client that retries before the first answer arrives: both get the one answer."""
+    headers = {**bearer(keys["monitor"]), "Idempotency-Key": "impatient-1"}
+    answers = await asyncio.gather(
+        *(
+            mini_client.post(
+                "/api/v1/items/test-plan/status-updates", json=status_body(), headers=headers
+            )
+            for _ in range(5)
+        )
+    )
+    assert [a.status_code for a in answers] == [201] * 5
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 4
+    queue = (await mini_client.get("/api/v1/review-queue", headers=bearer(keys["reviewer"]))).json()
+    assert len(queue["status_updates"]) == 1
 
 
 async def test_events_need_review(mini_client: AsyncClient, keys: dict[str, str]) -> None:
