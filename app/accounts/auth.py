@@ -8,7 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.accounts.models import Role
 from app.accounts.service import Actor, Forbidden, Unauthenticated, authenticate
 from app.core.config import get_settings
-from app.core.db import SessionDep
+from app.core.db import SessionDep, SessionmakerDep
 from app.core.ratelimit import RateLimiter
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `nigran keys create`.")
@@ -43,6 +43,22 @@ async def optional_actor(
     return actor
 
 
+async def optional_reader(
+    request: Request,
+    sessionmaker: SessionmakerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor | None:
+    """`optional_actor` for read-only routes on the hot path: a session is opened only when a
+    key is sent, so an anonymous read costs none (the route reads through `run_read`)."""
+    if credentials is None and not request.headers.get("authorization"):
+        return None
+    async with sessionmaker() as session:
+        actor = await optional_actor(request, session, credentials)
+        if session.in_transaction():  # the key's last use, when it was due
+            await session.commit()
+    return actor
+
+
 def require(role: Role):  # type: ignore[no-untyped-def]
     async def dependency(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
         if actor is None:
@@ -55,6 +71,7 @@ def require(role: Role):  # type: ignore[no-untyped-def]
 
 
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+OptionalReader = Annotated[Actor | None, Depends(optional_reader)]
 MonitorActor = Annotated[Actor, Depends(require(Role.MONITOR))]
 ReviewerActor = Annotated[Actor, Depends(require(Role.REVIEWER))]
 AdminActor = Annotated[Actor, Depends(require(Role.ADMIN))]

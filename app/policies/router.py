@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.accounts.auth import OptionalActor, ReviewerActor
+from app.accounts.auth import OptionalReader, ReviewerActor
 from app.accounts.models import Role
 from app.core.db import ReadEngineDep, SessionDep, run_read
 from app.core.errors import NotFound
@@ -73,7 +73,7 @@ async def list_items(
 @router.get(
     "/{slug}", response_model=ItemDetail, summary="One item with status, history and timeline"
 )
-async def get_item(slug: str, engine: ReadEngineDep, actor: OptionalActor) -> Response:
+async def get_item(slug: str, engine: ReadEngineDep, actor: OptionalReader) -> Response:
     reviewer = actor is not None and actor.can(Role.REVIEWER)
     detail = await run_read(engine, service.read_item_detail, slug, reviewer)
     if detail is None:
