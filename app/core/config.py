@@ -25,6 +25,36 @@ class Settings(BaseSettings):
     pool_max_overflow: int = Field(
         default=5, description="Extra PostgreSQL connections under bursts."
     )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds to wait for a new PostgreSQL connection before the request is "
+        "answered 503 (database unavailable).",
+    )
+    db_command_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds one PostgreSQL statement (or the pool's liveness ping) may take "
+        "before it is abandoned and the request answered 503: a hung server or a cut network "
+        "otherwise holds a request forever.",
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request waits for a free pooled connection before a 503. Under "
+        "overload requests queue here; shorter sheds load sooner, as 503s.",
+    )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a SQLite write waits for another writer's lock before a 503 "
+        "(database is locked).",
+    )
+    db_retry_after_seconds: int = Field(
+        default=5,
+        ge=1,
+        description="Retry-After sent with a 503 while the database is unavailable.",
+    )
     cache: bool = Field(
         default=True,
         description="Keep anonymous GET responses in memory until the data changes "
@@ -96,6 +126,12 @@ class Settings(BaseSettings):
         description="Origins allowed to call the API from a browser (JSON list).",
     )
     key_days: int = Field(default=365, description="Days a new API key stays valid.")
+    key_rotation_grace_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Hours a rotated key keeps working beside its replacement (0: it stops at "
+        "once); a key that already expires sooner keeps its own expiry.",
+    )
     session_secret: SecretStr = Field(
         default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
         description="Signs the monitor and reviewer pages' session cookie (32+ characters). "

@@ -38,7 +38,8 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=settings.sql_echo,
-            connect_args={"timeout": 30},
+            connect_args={"timeout": settings.sqlite_busy_timeout_seconds},
+            pool_timeout=settings.db_pool_timeout_seconds,
             # get_session always ends its transaction itself, so the pool's extra ROLLBACK on
             # return would only cost a round trip per request.
             pool_reset_on_return=None,
@@ -52,6 +53,13 @@ def make_engine(url: str) -> AsyncEngine:
         max_overflow=settings.pool_max_overflow,
         pool_pre_ping=True,
         pool_reset_on_return=None,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        # Bounded waits: without them a hung server or a cut network (no RST) holds a request,
+        # and the pool's pre-ping, forever. asyncpg raises TimeoutError; errors.py makes it 503.
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_command_timeout_seconds,
+        },
     )
 
 
@@ -122,6 +130,8 @@ async def begin_write(session: AsyncSession) -> None:
 # follow-up request sent the moment the answer arrives sees the committed data.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
+
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 _sqlite_readers: WeakKeyDictionary[AsyncEngine, Engine] = WeakKeyDictionary()
 
