@@ -12,15 +12,14 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
-
-from matplotlib import rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
 
 from app.incidents.schemas import DatasetRef, Period, TrendOut
 from app.policies.schemas import Citation
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.0, 100
 SERIES_SHOWN = 8
@@ -130,7 +129,11 @@ def _merge_labels(labels: list[str]) -> str:
     )
 
 
-def _draw(trend: TrendOut, markers: Sequence[Marker]) -> Figure:
+def _draw(trend: TrendOut, markers: Sequence[Marker]) -> "Figure":
+    # matplotlib (with numpy, ~30 MB per worker) loads on the first chart, not at start-up:
+    # most workers only ever serve cached JSON and pages.
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     spans = sorted({(p.period.start, p.period.end) for s in trend.series for p in s.points})
@@ -183,6 +186,8 @@ def _draw(trend: TrendOut, markers: Sequence[Marker]) -> Figure:
 
 
 def render_png(trend: TrendOut, markers: Sequence[Marker] = ()) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     figure = _draw(trend, markers)
     buffer = io.BytesIO()
     FigureCanvasAgg(figure).print_png(
@@ -192,6 +197,9 @@ def render_png(trend: TrendOut, markers: Sequence[Marker] = ()) -> bytes:
 
 
 def render_svg(trend: TrendOut, markers: Sequence[Marker] = ()) -> bytes:
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
     figure = _draw(trend, markers)
     buffer = io.StringIO()
     # Text stays text (not glyph paths): searchable, selectable, read out, and smaller.
