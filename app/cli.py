@@ -121,9 +121,86 @@ def keys_revoke(
 ) -> None:
     """Revoke a key at once."""
     from app.accounts import service
+    from app.core.errors import NigranError
 
-    asyncio.run(_in_transaction(lambda s: service.revoke_key(s, prefix=prefix)))
+    try:
+        asyncio.run(_in_transaction(lambda s: service.revoke_key(s, prefix=prefix)))
+    except NigranError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"revoked {prefix}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (ngr_<prefix>_...)")],
+    days: Annotated[
+        int | None, typer.Option(help="Days until the new key expires (default from settings)")
+    ] = None,
+) -> None:
+    """Replace a key: the new one is printed once, alone on the last line; the old one keeps
+    working for NIGRAN_KEY_ROTATION_GRACE_HOURS (or until its own expiry, if sooner)."""
+    from app.accounts import service
+    from app.core.errors import NigranError
+
+    try:
+        rotated = asyncio.run(
+            _in_transaction(lambda s: service.rotate_key(s, prefix=prefix, expires_in_days=days))
+        )
+    except NigranError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    expires = f"{rotated.expires_at:%Y-%m-%d}" if rotated.expires_at else "never"
+    typer.echo(
+        f"rotated {prefix} to {rotated.role} key {rotated.prefix}, expires {expires}; "
+        f"{prefix} stops working {rotated.old_expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+    typer.echo("store it now; it is not shown again:")
+    typer.echo(rotated.key)
+
+
+def _when(value) -> str:  # type: ignore[no-untyped-def]
+    return f"{value:%Y-%m-%d %H:%M}" if value else "-"
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every key with its state and dates (UTC); never a secret or a hash."""
+    from app.accounts import service
+    from app.core.db import get_engine, session_factory
+
+    async def read() -> list[service.KeyListing]:
+        listed: list[service.KeyListing] = []
+        try:
+            async with session_factory()() as session:
+                while page := await service.list_keys(
+                    session, after=listed[-1].id if listed else 0, limit=500
+                ):
+                    listed.extend(page)
+        finally:
+            await get_engine().dispose()
+        return listed
+
+    columns = "{:<12}  {:<8}  {:<7}  {:<16}  {:<16}  {:<16}  {:<12}  {:<12}  {}"
+    typer.echo(
+        columns.format(
+            "prefix", "role", "state", "created", "expires", "last used", "from", "to", "name"
+        )
+    )
+    for key in asyncio.run(read()):
+        typer.echo(
+            columns.format(
+                key.prefix,
+                key.role,
+                key.state,
+                _when(key.created_at),
+                _when(key.expires_at),
+                _when(key.last_used_at),
+                key.rotated_from or "-",
+                key.rotated_to or "-",
+                key.name,
+            )
+        )
 
 
 @import_cli.command("incidents")

@@ -36,3 +36,7 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Written at most once a minute per key (see accounts.service.LAST_USED_RESOLUTION).
+    last_used_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # The key this one replaced (`nigran keys rotate`); unique, so a key is rotated only once.
+    rotated_from_prefix: str | None = Field(default=None, max_length=16, unique=True, index=True)
