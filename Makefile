@@ -36,9 +36,18 @@ format: $(STAMP)
 check-data: $(STAMP)
 	$(BIN)/nigran data check
 
+## Every performance target over HTTP (imports included), judged and written to benchmarks/RESULTS.md.
+## One line again, shorter: $(BIN)/python -m benchmarks.http --only item --seconds 2 (--list names them)
 bench: $(STAMP) postgres
-	$(BIN)/python -m benchmarks.run
-	$(BIN)/python -m benchmarks.imports
+	$(BIN)/python -m benchmarks.http
+
+## Fault soak: SIGKILL mid-import and mid-approvals (both engines), then 60 s of mixed load on
+## two workers (PostgreSQL); checks what survived and writes the figures to docs/RELIABILITY.md.
+## Shorter: $(BIN)/python -m soak.crash --rows 20000 --stream-seconds 3; $(BIN)/python -m soak.load --seconds 10
+soak: $(STAMP) postgres
+	$(BIN)/python -m soak.crash
+	$(BIN)/python -m soak.load
+	@echo "soak: every check held; figures in docs/RELIABILITY.md"
 
 ## Start the local PostgreSQL cluster if this machine has one and it is down
 postgres:

@@ -331,10 +331,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.rows < 10 or args.runs < 1:
         parser.error("--rows must be at least 10 and --runs at least 1")
+    benchmark(args.rows, args.runs, args.engines)
+
+
+def benchmark(
+    rows: int, runs: int, requested: list[str], write: bool = True
+) -> tuple[Timings, list[str]]:
+    """Measure and, if `write`, rewrite the imports section of RESULTS.md; return the timings
+    and the engines measured. A function so that benchmarks.http can run it as one of its lines."""
     started = time.perf_counter()
     versions = {"sqlite": sqlite3.sqlite_version}
     engines: list[str] = []
-    for engine in args.engines:
+    for engine in requested:
         if engine == "postgresql":
             version = postgres_version()
             if version is None:
@@ -344,17 +352,17 @@ def main() -> None:
     if not engines:
         raise SystemExit("no engine to measure")
     code, before = code_state(), app_files()
-    files = make_files(args.rows)
+    files = make_files(rows)
     print(
-        f"{args.rows:,} ACLED rows, {len(files.original) / 1e6:.1f} MB; "
-        f"{files.revised_count:,} revised; {args.runs} run(s) on {', '.join(engines)}",
+        f"{rows:,} ACLED rows, {len(files.original) / 1e6:.1f} MB; "
+        f"{files.revised_count:,} revised; {runs} run(s) on {', '.join(engines)}",
         flush=True,
     )
     timings = Timings()
     workdir = Path(tempfile.mkdtemp(prefix="nigran-bench-imports-"))
     try:
         for engine in engines:
-            run_engine(engine, files, args.runs, timings, workdir)
+            run_engine(engine, files, runs, timings, workdir)
     except BenchmarkFailed:
         for log in sorted(workdir.glob("server-*.log")):
             print(f"--- {log.name} (last 3000 characters)\n{log.read_text()[-3000:]}")
@@ -367,8 +375,10 @@ def main() -> None:
     if moved:
         code += f" (changed during the run: {', '.join(moved)})"
         print(f"warning: app/ changed during the run: {', '.join(moved)}")
-    write_results(section(timings, files.rows, args.runs, engines, versions, total, code))
+    if write:
+        write_results(section(timings, files.rows, runs, engines, versions, total, code))
     print(f"total {total:.0f} s")
+    return timings, engines
 
 
 def section(
