@@ -68,6 +68,9 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+MAX_ERRORS = 50
+
+
 def install_error_handlers(app: FastAPI) -> None:
     install_database_error_handlers(app)
 
@@ -82,11 +85,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = exc.errors()
+        # At most MAX_ERRORS listed: a body of 6,000 wrong keys would get a reply ten times
+        # its own size.
         errors = [
             {"field": _location(e["loc"]), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors()
+            for e in found[:MAX_ERRORS]
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        if len(found) > MAX_ERRORS:
+            detail += f" (and {len(found) - MAX_ERRORS} more problems not listed)"
         return problem(422, "Invalid input", detail, request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

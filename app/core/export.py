@@ -1,7 +1,15 @@
-"""CSV for every list endpoint: `?format=csv` or `Accept: text/csv`."""
+"""CSV for every list endpoint: `?format=csv` or `Accept: text/csv`.
+
+Cells are written for spreadsheets, which run a cell beginning with `=`, `+`, `-` or `@` (or a
+tab or carriage return before one) as a formula: an imported incident note or a proposed event
+reading `=HYPERLINK(...)` would otherwise become a live link or command on the reader's machine.
+Such text cells are prefixed with a single quote, as OWASP advises ("CSV injection"), which
+spreadsheets show as text; numbers, negative ones included, are written as they are.
+"""
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,15 +45,34 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def neutralize(text: str) -> str:
+    """`text` as a spreadsheet shows it rather than runs it: a leading `'` before a formula
+    start. A plain number (`-12.5`, from a numeric field written as text) is left alone."""
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _safe_cell(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # a number, never a formula
+    return neutralize(_cell(value))
+
+
 def flatten(row: Mapping[str, Any], expand: Iterable[str] = ()) -> dict[str, str]:
-    """One CSV row: nested objects named in `expand` become prefixed columns."""
+    """One CSV row: nested objects named in `expand` become prefixed columns; text that a
+    spreadsheet would run as a formula is neutralized."""
     flat: dict[str, str] = {}
     for key, value in row.items():
         if key in expand and isinstance(value, Mapping):
             for sub, subvalue in value.items():
-                flat[f"{key}.{sub}"] = _cell(subvalue)
+                flat[f"{key}.{sub}"] = _safe_cell(subvalue)
         else:
-            flat[key] = _cell(value)
+            flat[key] = _safe_cell(value)
     return flat
 
 

@@ -9,7 +9,6 @@ from fastapi import Path, Query
 from app.core.config import get_settings
 from app.core.errors import BadRequest
 
-
 # Row ids are INTEGER columns (32-bit on PostgreSQL). A larger number names no row, but sent to
 # the database it is an overflow error (a 500 on both engines), not an empty result.
 MAX_ID = 2**31 - 1

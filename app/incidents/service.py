@@ -49,7 +49,8 @@ async def canonical_name(session: AsyncSession, dimension: str, value: str) -> s
 
 def table_label(value: str) -> str:
     """Accept 'Table 4', 'table 4', '4' and 'Table 04' alike."""
-    digits = "".join(ch for ch in value if ch.isdigit())
+    # isdecimal, not isdigit: '¹' is a digit that int() refuses (a 500); '٤' is a decimal it reads.
+    digits = "".join(ch for ch in value if ch.isdecimal())
     return f"Table {int(digits)}" if digits else value
 
 

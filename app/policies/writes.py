@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import service as audit
 from app.core.errors import Conflict, InvalidInput, NigranError
+from app.core.pagination import MAX_ID
 from app.core.time import utcnow
 from app.policies.models import ItemInstitution, ItemRelation, ItemTheme, PolicyItem, TimelineEvent
 from app.seed.schema import ItemCreate, ItemRecord, PartialDate, SourceRef
@@ -98,7 +99,9 @@ def parse_if_match(header: str | None) -> int | None:
         return None
     tag = header.strip().removeprefix("W/").strip('"')
     version = tag.rpartition("-v")[2].split(".", 1)[0] if "-v" in tag else ""
-    if not version.isdigit():
+    # '¹' is a digit int() refuses; past the INTEGER column's range a number names no version
+    # (and would overflow in the database).
+    if not (version.isascii() and version.isdigit() and int(version[:12]) <= MAX_ID):
         raise PreconditionFailed(f"If-Match {header!r} names no version of this item")
     return int(version)
 

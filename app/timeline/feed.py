@@ -1,5 +1,6 @@
 """The Atom feed (RFC 4287) of approved status changes and new timeline events."""
 
+import re
 from datetime import UTC, datetime, time
 from xml.etree import ElementTree as ET
 
@@ -9,10 +10,20 @@ ATOM = "http://www.w3.org/2005/Atom"
 ET.register_namespace("", ATOM)
 
 
+# What XML 1.0 cannot hold even escaped: most control characters (a note may carry a stray
+# escape or vertical tab), lone surrogates, U+FFFE/U+FFFF. ElementTree writes them as they are,
+# and one of them makes the whole feed unreadable, so they are left out.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("", value)
+
+
 def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: _xml_text(v) for k, v in attrs.items()})
     if text is not None:
-        element.text = text
+        element.text = _xml_text(text)
     return element
 
 
