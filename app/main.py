@@ -17,7 +17,8 @@ from app.core.cache import ResponseCache, data_version_for
 from app.core.config import get_settings
 from app.core.db import get_sessionmaker, session_factory
 from app.core.errors import install_error_handlers
-from app.core.limits import BodySizeLimit
+from app.core.limits import BodySizeLimit, RefuseNul
+from app.core.openapi import install_openapi
 from app.core.responses import HeadAsGet
 from app.incidents.router import router as incidents_router
 from app.policies.router import router as policies_router
@@ -79,6 +80,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     install_pages(app)  # HTML pages at /, their stylesheet at /static
     app.include_router(review_router)  # sign-in, propose and review pages
+    install_openapi(app)  # every operation's error responses, documented from its route
     session_cls, session_options = session_middleware()
     app.add_middleware(session_cls, **session_options)  # the pages' signed sign-in cookie
     url = engine.url.render_as_string(hide_password=False) if engine else settings.database_url
@@ -101,6 +103,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             expose_headers=["ETag"],
         )
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RefuseNul)  # inside the size limit: a body is scanned only if it may be read
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

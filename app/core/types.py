@@ -1,7 +1,9 @@
 """Column types shared by the domain models."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -30,3 +32,8 @@ class _AwareDateTime(TypeDecorator[datetime]):
 AwareDateTime = _AwareDateTime()
 # JSONB on PostgreSQL (compact, comparable), plain JSON text on SQLite.
 JSONValue = JSON().with_variant(JSONB(), "postgresql")
+
+# A date that can be stored: asyncpg writes date.min and date.max to PostgreSQL as -infinity and
+# infinity, which the database's JSON then spells "-infinity" (not a date; reads of the record
+# fail or answer a non-date). For input models of stored dates; nothing is dated there anyway.
+StoredDate = Annotated[date, Field(gt=date.min, lt=date.max)]

@@ -195,7 +195,8 @@ async def _compute(
         if item.kind == ItemKind.RECOMMENDATION and (section := _section_of(item, by_id)):
             sections[section.id].append(item.status)
     overall = breakdown(i.status for i in items)
-    stale_before = day - timedelta(days=stale_days)
+    # Clamped: an as_of less than stale_days after 1 January of year 1 would overflow (a 500).
+    stale_before = max(day, date.min + timedelta(days=stale_days)) - timedelta(days=stale_days)
     return Summary(
         as_of=day,
         total=overall.total,

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.core.types import StoredDate
 from app.policies.vocabulary import EventType, ItemKind, Jurisdiction, TargetActor, Theme
 from app.tracking.status import Status
 
@@ -42,7 +43,7 @@ class Config(BaseModel):
 class PartialDate(Config):
     """A date known to the day, the month or only the year."""
 
-    date: date
+    date: StoredDate
     precision: Literal["day", "month", "year"]
 
     @classmethod

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from app.core.types import StoredDate
 from app.policies.schemas import Citation
 from app.policies.vocabulary import EventType, Jurisdiction
 from app.tracking.status import Status
@@ -27,6 +28,18 @@ class Strict(BaseModel):
 class EvidenceIn(Strict):
     """A source backing a claim: an address and/or a citation, with a title and a date."""
 
+    # `_locates` below, in the schema: without it the schema accepts evidence that is refused.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["url"], "properties": {"url": {"type": "string"}}},
+                {
+                    "required": ["citation"],
+                    "properties": {"citation": {"type": "string", "minLength": 1}},
+                },
+            ]
+        }
+    )
     url: HttpUrl | None = None
     citation: Annotated[str | None, Field(max_length=500)] = None
     title: Annotated[str, Field(min_length=3, max_length=300)]
@@ -63,7 +76,7 @@ class StatusUpdateIn(Strict):
     status: Status
     progress: Annotated[int | None, Field(ge=0, le=100)] = None
     note: Annotated[str, Field(min_length=3, max_length=4000)]
-    effective_date: date
+    effective_date: StoredDate
     jurisdiction: Jurisdiction | None = None
     evidence: Evidence
 
@@ -83,7 +96,7 @@ class RejectIn(Strict):
 
 
 class EventIn(Strict):
-    date: date
+    date: StoredDate
     type: EventType
     description: Annotated[str, Field(min_length=10, max_length=4000)]
     evidence: Evidence
