@@ -165,7 +165,9 @@ async def summary(
     stale_days: int = 365,
 ) -> CachedSummary:
     """The summary, computed once per state of the tracker and kept with its JSON encoding."""
-    key = (await change_token(session), as_of, since, stale_days, date.today())
+    # Keyed on the database too: one process may serve several (tests, a restore elsewhere).
+    database = session.bind.url.render_as_string(hide_password=True) if session.bind else None
+    key = (database, await change_token(session), as_of, since, stale_days, date.today())
     if key not in _CACHE:
         result = await _compute(session, as_of=as_of, since=since, stale_days=stale_days)
         if len(_CACHE) >= _CACHE_SIZE:
