@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 import asyncpg
@@ -52,14 +53,19 @@ class DataVersion(Protocol):
 class SQLiteDataVersion:
     def __init__(self, path: str) -> None:
         self.path = path
+        self.uri = Path(path).resolve().as_uri() + "?mode=rw"
         self._connection: sqlite3.Connection | None = None
 
     async def current(self) -> Hashable:
         if self._connection is None:
             # Only ever used from the event loop's thread; check_same_thread would refuse the
             # connection when the app is driven from another loop (tests, warm-up).
+            # mode=rw: checking the version must never create a missing database file.
             self._connection = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False
+                self.uri,
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
             )
         return self._connection.execute("PRAGMA data_version").fetchone()[0]
 
@@ -175,6 +181,10 @@ class ResponseCache:
             version = await self.version.current()
         except Exception as exc:  # the database is unreachable: let the app answer (or fail)
             log.warning("data version unavailable, not caching: %s", exc)
+            version = None
+        if version is None:
+            # Outside the except block, so the app's own errors do not carry this one as
+            # their context (errors.py reads the chain to tell an outage from a bug).
             await self.app(scope, receive, send)
             return
         key = (

@@ -99,7 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed"}
+        titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
         title = titles.get(exc.status_code, "Error")
         return problem(exc.status_code, title, str(exc.detail), request.url.path)
 

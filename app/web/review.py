@@ -24,7 +24,7 @@ from app.accounts.models import Role
 from app.accounts.service import Actor, Unauthenticated, authenticate, key_reference
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NigranError
-from app.core.pagination import RowId
+from app.core.pagination import MAX_ID, RowId
 from app.core.security import hash_key
 from app.policies import service as items
 from app.policies.models import PolicyItem, TimelineEvent
@@ -110,6 +110,14 @@ def render(
     full["flash"] = pop_flash(request)
     full.update(context)
     return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+def _version(raw: str) -> int | None:
+    """An item version a form sent, or None: ASCII digits in the INTEGER range only ('¹' is
+    a digit int() refuses; a longer number would overflow in the database)."""
+    if raw.isascii() and raw.isdigit() and int(raw[:12]) <= MAX_ID:
+        return int(raw)
+    return None
 
 
 def error_page(request: Request, status_code: int, title: str, detail: str) -> HTMLResponse:
@@ -222,9 +230,9 @@ def _seen_version(raw: str, item: PolicyItem) -> int:
     a monitor's form is held to the same precondition here so that a proposal written against
     an older state is shown that state instead of being filed silently.
     """
-    if not raw.isdigit():
+    seen = _version(raw)
+    if seen is None:
         raise PreconditionFailed("the form did not say which version of the item it showed")
-    seen = int(raw)
     if seen != item.version:
         raise PreconditionFailed(
             f"item {item.slug!r} is at version {item.version}, not {seen}",
@@ -417,7 +425,7 @@ async def review_decide(
             problem |= {"status": 422, "message": "Reason: " + "; ".join(messages)}
             return await _review_page(request, session, actor, problem=problem, status_code=422)
     raw_version = _text(form, "version")
-    version = int(raw_version) if raw_version.isdigit() else None
+    version = _version(raw_version)
     try:
         await _decide(session, kind, ident, actor, approve=approve, reason=reason, version=version)
     except (PreconditionFailed, Conflict) as exc:
