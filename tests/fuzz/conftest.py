@@ -1,11 +1,6 @@
 """A real uvicorn server on a seeded copy of each engine, keys of every role in it, and real
 ids (items, groups, pending proposals, ...) so fuzzed requests also reach existing resources."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +10,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.accounts.service import create_key
+from tests import servers
 from tests.conftest import Database
 
 # Fuzzing sends thousands of writes and failed authentications from one address in a minute.
@@ -46,44 +42,11 @@ class Server:
     known: dict[tuple[str, str], list[object]] = field(default_factory=dict)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def uvicorn_server(database_url: str) -> Iterator[str]:
-    """`python -m uvicorn app.main:app` on a free port over `database_url`; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, **UNLIMITED, "DATABASE_URL": database_url, "NIGRAN_CACHE": "on"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(f"server did not start: {server.stderr.read().decode()}")  # type: ignore[union-attr]
-            time.sleep(0.2)
+    """The server under fuzzing, with rate limits out of the way."""
+    with servers.uvicorn_server(database_url, UNLIMITED) as base:
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture

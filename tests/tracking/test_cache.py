@@ -1,19 +1,12 @@
 """The response cache: public reads come from memory, yet a committed write is visible on the
 very next read, from this process or from another worker on the same database."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Database
+from tests.servers import uvicorn_server
 from tests.tracking.conftest import bearer, propose
 
 ITEM = "/api/v1/items/test-plan"
@@ -62,45 +55,10 @@ async def test_errors_are_not_kept(mini_client: AsyncClient) -> None:
     assert "cache-control" not in missing.headers
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def other_worker(database_url: str) -> Iterator[str]:
-    """A second server process on the same database, as `uvicorn --workers 2` would start."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "NIGRAN_CACHE": "on"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start: {server.stderr.read().decode()}")  # type: ignore[union-attr]
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
 async def test_approval_in_one_worker_is_seen_by_the_next_read_in_another(
     mini_client: AsyncClient, mini_db: Database, keys: dict[str, str]
 ) -> None:
-    with other_worker(mini_db.url) as worker_b:
+    with uvicorn_server(mini_db.url) as worker_b:  # a second worker on the same database
         async with AsyncClient(base_url=worker_b) as b:
             before = await b.get(ITEM)
             assert (await b.get(ITEM)).content == before.content  # now held in B's cache
