@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench soak check-data postgres browser clean
+.PHONY: run test lint format bench soak check-data postgres browser wrk clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ check-data: $(STAMP)
 
 ## Every performance target over HTTP (imports included), judged and written to benchmarks/RESULTS.md.
 ## One line again, shorter: $(BIN)/python -m benchmarks.http --only item --seconds 2 (--list names them)
-bench: $(STAMP) postgres
+bench: $(STAMP) postgres wrk
 	$(BIN)/python -m benchmarks.http
 
 ## Fault soak: SIGKILL mid-import and mid-approvals (both engines), then 60 s of mixed load on
@@ -72,6 +72,12 @@ browser:
 		else tail -5 /tmp/nigran-chromium-install.log; \
 		     echo "chromium could not be installed: the browser tests will be skipped"; fi; \
 	else echo "no apt-get: install Chromium at $(CHROMIUM) yourself, or the browser tests will be skipped"; fi
+
+## Install Debian's wrk, the load generator `make bench` drives, if it is missing.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing wrk with apt-get"; \
+		timeout 300 $(APT) update && timeout 300 $(APT) install -y --no-install-recommends wrk; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

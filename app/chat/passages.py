@@ -9,6 +9,7 @@ date for "when", a name for "who", a number for "how many"), and by its record's
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,22 +101,30 @@ SUBJECT_BONUS = 4.0
 RECOMMENDATION_KINDS = ("recommendation", "report section")
 
 
+@lru_cache(maxsize=4096)
+def _sentences(body: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each sentence of an index entry and its stemmed words, worked out once per text."""
+    split = (raw.strip() for raw in SENTENCE.split(body.replace("\n", " ")))
+    return tuple((sentence, tuple(stem(w) for w in words(sentence))) for sentence in split)
+
+
 def _names_entity(text: str, entity_stems: list[set[str]]) -> bool:
     stems = {stem(w) for w in words(text)}
     return any(e <= stems for e in entity_stems)
 
 
 def _holds(slot: Slot, stems: set[str]) -> bool:
-    return any(all(stem(w) in stems for w in alt) for alt in slot.alternatives)
+    return any(all(term in stems for term in alt) for alt in slot.stemmed)
 
 
-def _says(slot: Slot, sequence: list[str]) -> bool:
+def _says(slot: Slot, sequence: tuple[str, ...], stems: set[str]) -> bool:
     """The slot in one of its forms, its words side by side ("national security policy" is not
-    in "National Internal Security Policy")."""
-    for alt in slot.alternatives:
-        wanted = [stem(w) for w in alt]
+    in "National Internal Security Policy"). `stems` is the sequence as a set."""
+    for wanted in slot.stemmed:
+        if not all(term in stems for term in wanted):
+            continue
         n = len(wanted)
-        if any(sequence[i : i + n] == wanted for i in range(len(sequence) - n + 1)):
+        if n == 1 or any(sequence[i : i + n] == wanted for i in range(len(sequence) - n + 1)):
             return True
     return False
 
@@ -186,9 +195,7 @@ async def best_passages(
         if entity_names & {normalise_name(n) for n in entry.names.split("\n") if n.strip()}:
             boost += SUBJECT_BONUS
         previous: set[str] = set()
-        for raw in SENTENCE.split(entry.body.replace("\n", " ")):
-            sentence = raw.strip()
-            sequence = [stem(w) for w in words(sentence)]
+        for sentence, sequence in _sentences(entry.body):
             stems = set(sequence)
             if len(sentence) < 20:
                 previous = stems
@@ -196,11 +203,11 @@ async def best_passages(
             # Words the sentence lacks may stand in its record's name or the sentence before.
             around = title_stems | previous
             previous = stems
-            held = sum(w for s, w in zip(slots, weights, strict=True) if _says(s, sequence))
+            held = sum(w for s, w in zip(slots, weights, strict=True) if _says(s, sequence, stems))
             titled = sum(
                 w
                 for s, w in zip(slots, weights, strict=True)
-                if not _says(s, sequence) and _holds(s, around)
+                if not _says(s, sequence, stems) and _holds(s, around)
             )
             if not held:
                 continue

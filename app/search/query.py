@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -25,12 +25,16 @@ WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 def strip_diacritics(text: str) -> str:
     """'Ẓarb-e-ʿAzb' -> 'Zarb-e-ʿAzb': what both engines index, case kept for snippets."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
     )
 
 
+# The chat and the snippets fold the same sentences of the index on every request.
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Lower case without diacritics, as query words are compared."""
     return strip_diacritics(text).casefold()
@@ -52,6 +56,11 @@ class Slot:
 
     text: str
     alternatives: tuple[tuple[str, ...], ...]  # the first is what the user wrote
+
+    @cached_property
+    def stemmed(self) -> tuple[tuple[str, ...], ...]:
+        """The alternatives' words stemmed, as ranking compares them (once per query)."""
+        return tuple(tuple(stem(w) for w in alt) for alt in self.alternatives)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import html
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.pagination import encode_cursor
 from app.incidents.models import MilitantGroup, Place
 from app.policies.models import Institution
+from app.search.index import INDEX_STATE
 from app.search.models import SearchEntry
 from app.search.query import (
     ParsedQuery,
@@ -70,7 +72,11 @@ STATES_KEPT = 4
 async def index_state(session: AsyncSession) -> IndexState:
     """The query vocabulary, the index's words and its statistics, rebuilt when it changes.
 
-    Upkeep replaces entries (new ids), so the newest id and the count change with every write."""
+    Upkeep replaces entries (new ids), so the newest id and the count change with every write.
+    A session checks once: the chat searches several times to answer one message."""
+    known = session.info.get(INDEX_STATE)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
     database = session.get_bind().url.render_as_string(hide_password=True)
     newest, count = (
         await session.execute(select(func.max(SearchEntry.id), func.count(SearchEntry.id)))
@@ -98,6 +104,7 @@ async def index_state(session: AsyncSession) -> IndexState:
         _states[database] = state
         while len(_states) > STATES_KEPT:
             del _states[next(iter(_states))]
+    session.info[INDEX_STATE] = state
     return state
 
 
@@ -162,18 +169,23 @@ def _rank(hits: list[_Hit], parsed: ParsedQuery, corpus: Corpus) -> list[_Hit]:
     return sorted(hits, key=lambda h: (-h.score, h.id))
 
 
+@lru_cache(maxsize=1 << 16)
+def _token_stems(token: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in words(token))
+
+
 def snippet(body: str, parsed: ParsedQuery) -> str:
     """A short, HTML-escaped passage of the body with the query's words in <mark>."""
-    wanted = {stem(w) for slot in parsed.slots for alt in slot.alternatives for w in alt}
+    wanted = {term for slot in parsed.slots for alt in slot.stemmed for term in alt}
     tokens = body.replace("\n", " ").split()
     if not tokens:
         return ""
-    hits = [i for i, t in enumerate(tokens) if any(stem(w) in wanted for w in words(t))]
-    start = max(0, (hits[0] if hits else 0) - SNIPPET_WORDS // 3)
+    first = next((i for i, t in enumerate(tokens) if not wanted.isdisjoint(_token_stems(t))), 0)
+    start = max(0, first - SNIPPET_WORDS // 3)
     shown = tokens[start : start + SNIPPET_WORDS]
     marked = [
         f"<mark>{html.escape(t)}</mark>"
-        if any(stem(w) in wanted for w in words(t))
+        if not wanted.isdisjoint(_token_stems(t))
         else html.escape(t)
         for t in shown
     ]
