@@ -99,8 +99,7 @@ class Corpus:
         if terms is None or not slots:
             return 0.0
         held = sum(
-            any(all(term in terms.names for term in alt) for alt in slot.stemmed)
-            for slot in slots
+            any(all(term in terms.names for term in alt) for alt in slot.stemmed) for slot in slots
         )
         return held / len(slots)
 
