@@ -368,7 +368,9 @@ async def _find_item(
     ("established", "amended"), which would otherwise find other items that use them."""
     text = subject_words(drop.sub(" ", question.english) if drop else question.english)
     try:
-        results = (await search.search(session, text, types=("item",), limit=1)).results
+        results = (
+            await search.search(session, text, types=("item",), limit=1, count=False)
+        ).results
     except InvalidInput:
         results = []
     if results and results[0].score >= threshold:
@@ -570,7 +572,9 @@ async def _children_answer(
     """'How many points are listed under section 7.4?': count the items under the one named."""
     text = subject_words(STRUCTURE.sub(" ", question.english))
     try:
-        results = (await search.search(session, text, types=("item",), limit=5)).results
+        results = (
+            await search.search(session, text, types=("item",), limit=5, count=False)
+        ).results
     except InvalidInput:
         return None
     for result in results:

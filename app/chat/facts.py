@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.question import METRIC_WORDS, Question
+from app.core.db import transaction_memo
 from app.core.names import normalise_name
 from app.incidents.aliases import AliasTables, load_alias_tables
 from app.incidents.models import (
@@ -71,10 +72,21 @@ class Facts:
 
 
 _cache: dict[str, tuple[tuple[int, int], Facts]] = {}
+FACTS = "chat_facts"  # in transaction_memo
 
 
 async def load_facts(session: AsyncSession) -> Facts:
-    """All observations as documents, cached until the statistics change."""
+    """All observations as documents, cached until the statistics change (checked once per
+    transaction)."""
+    memo = transaction_memo(session)
+    if FACTS in memo:
+        return memo[FACTS]  # type: ignore[no-any-return]
+    facts = await _load_facts(session)
+    memo[FACTS] = facts
+    return facts
+
+
+async def _load_facts(session: AsyncSession) -> Facts:
     database = session.get_bind().url.render_as_string(hide_password=True)
     version = tuple(
         (await session.execute(select(func.count(Observation.id), func.max(Observation.id)))).one()

@@ -160,7 +160,9 @@ async def best_passages(
     try:
         types = ("item",) if recommendations_only else ()
         results = (
-            await search.search(session, query, types=types, limit=10 if not types else 30)
+            await search.search(
+                session, query, types=types, limit=10 if not types else 30, count=False
+            )
         ).results
     except InvalidInput:
         results = []

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from app.core.config import get_settings
@@ -81,6 +82,23 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # another writer got in between; write requests start IMMEDIATE and wait their turn.
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+TRANSACTION_MEMO = "nigran_transaction_memo"
+
+
+def transaction_memo(session: AsyncSession | Session) -> dict[str, Any]:
+    """Values read once per transaction rather than once per use (the search index's statistics,
+    the chat's facts: one chat message searches several times). Dropped at commit and rollback,
+    since the next transaction may see other writes; a write to what a value describes drops
+    that value itself."""
+    return session.info.setdefault(TRANSACTION_MEMO, {})  # type: ignore[no-any-return]
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_transaction_memo(session: Session) -> None:
+    session.info.pop(TRANSACTION_MEMO, None)
 
 
 @lru_cache

@@ -20,6 +20,7 @@ from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.core.db import transaction_memo
 from app.incidents.models import MilitantGroup, Place, StatisticsTable
 from app.policies.models import Institution, ItemInstitution, ItemTheme, PolicyItem, TimelineEvent
 from app.search.models import SearchEntry
@@ -28,9 +29,7 @@ from app.tracking.models import ReviewState, StatusUpdate
 
 API = "/api/v1"
 PENDING_ITEMS = "search_items_to_index"
-# What the service has read of the index in this transaction (vocabulary, statistics): a write
-# to the index, a commit or a rollback drops it, since the next read may see other writes.
-INDEX_STATE = "search_index_state"
+INDEX_STATE = "search_index_state"  # the service's reading of the index, in transaction_memo
 
 
 def _join(*parts: Any) -> str:
@@ -216,7 +215,7 @@ def _entity_entries(session: Session) -> list[dict[str, Any]]:
 
 
 def _write(session: Session, entries: list[dict[str, Any]]) -> None:
-    session.info.pop(INDEX_STATE, None)
+    transaction_memo(session).pop(INDEX_STATE, None)
     if entries:
         session.execute(insert(SearchEntry), [{"item_slug": None, **e} for e in entries])
 
@@ -258,9 +257,3 @@ def _index_changed_items(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_changed_items(session: Session) -> None:
     session.info.pop(PENDING_ITEMS, None)
-    session.info.pop(INDEX_STATE, None)
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_index_state(session: Session) -> None:
-    session.info.pop(INDEX_STATE, None)

@@ -20,6 +20,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import transaction_memo
 from app.core.pagination import encode_cursor
 from app.incidents.models import MilitantGroup, Place
 from app.policies.models import Institution
@@ -74,7 +75,8 @@ async def index_state(session: AsyncSession) -> IndexState:
 
     Upkeep replaces entries (new ids), so the newest id and the count change with every write.
     A session checks once: the chat searches several times to answer one message."""
-    known = session.info.get(INDEX_STATE)
+    memo = transaction_memo(session)
+    known = memo.get(INDEX_STATE)
     if known is not None:
         return known  # type: ignore[no-any-return]
     database = session.get_bind().url.render_as_string(hide_password=True)
@@ -104,7 +106,7 @@ async def index_state(session: AsyncSession) -> IndexState:
         _states[database] = state
         while len(_states) > STATES_KEPT:
             del _states[next(iter(_states))]
-    session.info[INDEX_STATE] = state
+    memo[INDEX_STATE] = state
     return state
 
 
@@ -131,9 +133,14 @@ def _tsquery(slots: Sequence[Slot], every: bool) -> tuple[str, dict[str, str]]:
 
 
 async def _engine_hits(
-    session: AsyncSession, slots: Sequence[Slot], every: bool, types: Sequence[str]
+    session: AsyncSession,
+    slots: Sequence[Slot],
+    every: bool,
+    types: Sequence[str],
+    count: bool = True,
 ) -> tuple[list[_Hit], Counter[str]]:
-    """The engine's best candidates and the number of matches of each type."""
+    """The engine's best candidates and the number of matches of each type (without `count`,
+    of the candidates only: one full match fewer)."""
     columns = "e.id, e.type, e.key, e.title, e.url, e.body"
     type_filter = "AND e.type IN :types" if types else ""
     if session.get_bind().dialect.name == "postgresql":
@@ -156,7 +163,7 @@ async def _engine_hits(
         await session.execute(ranked, {**params, "types": list(types)} if types else params)
     ).all()
     hits = [_Hit(*row[:6], engine_score=float(row[6])) for row in rows]
-    if len(rows) < CANDIDATES and not types:
+    if not count or (len(rows) < CANDIDATES and not types):
         return hits, Counter(h.type for h in hits)
     counted = text(f"SELECT e.type, count(*) FROM {source} WHERE {condition} GROUP BY e.type")
     return hits, Counter(dict((await session.execute(counted, params)).all()))
@@ -201,13 +208,16 @@ async def search(
     types: Sequence[str] = (),
     limit: int = 10,
     offset: int = 0,
+    count: bool = True,
 ) -> SearchPage:
+    """Ranked results; `count=False` (the chat, which reads only the results) skips counting
+    every match, so `facets` and `total` then count the candidates ranked."""
     state = await index_state(session)
     parsed = parse(q, state.vocabulary)
-    hits, facets = await _engine_hits(session, parsed.slots, True, types)
+    hits, facets = await _engine_hits(session, parsed.slots, True, types, count)
     notes: list[str] = []
     if len(hits) < FEW and corrected(parsed, state.known_words, state.vocabulary):
-        fixed, fixed_facets = await _engine_hits(session, parsed.slots, True, types)
+        fixed, fixed_facets = await _engine_hits(session, parsed.slots, True, types, count)
         if len(fixed) > len(hits):
             hits, facets = fixed, fixed_facets
             notes.append("showing results for " + parsed.interpreted())
@@ -215,7 +225,7 @@ async def search(
             parsed.corrections.clear()
     if len(hits) < FEW and len(parsed.slots) > 1:
         seen = {h.id for h in hits}
-        loose, loose_facets = await _engine_hits(session, parsed.slots, False, types)
+        loose, loose_facets = await _engine_hits(session, parsed.slots, False, types, count)
         extra = [h for h in loose if h.id not in seen]
         if extra:
             notes.append("few records hold every word; also showing records with some of them")
