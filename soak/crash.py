@@ -95,7 +95,8 @@ def _writing_started(db: Direct, wal: Path | None, wal_before: int) -> bool:
         return bool(
             db.scalar(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND state = 'active' AND query ILIKE 'INSERT INTO incident_record%'"
+                "AND state = 'active' AND (query ILIKE 'INSERT INTO incident_record%' "
+                "OR query ILIKE 'COPY %incident_record%')"  # imports add rows by COPY
             )
         )
     assert wal is not None
