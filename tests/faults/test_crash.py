@@ -9,7 +9,10 @@ from app.accounts.service import create_key
 from soak.crash import crash_both
 from tests.conftest import Database
 
-ROWS = 20_000
+# Enough rows that writing them takes about a second on either engine (COPY / executemany),
+# and a kill soon after writing starts, so the kill lands mid-import on a fast machine too.
+ROWS = 40_000
+KILL_AFTER = 0.1
 
 
 async def _key(db: Database, role: Role) -> str:
@@ -29,7 +32,7 @@ async def test_killed_import_and_approvals_leave_nothing_half_done(
         reviewer,
         tmp_path / "server.log",
         rows=ROWS,
-        kill_after=0.3,
+        kill_after=KILL_AFTER,
         stream_seconds=1.5,
         # The soak re-imports the file whole after the restart; here the approvals that
         # follow show the database takes writes again.
